@@ -1,0 +1,54 @@
+/**
+ * Zero-copy typed-array views over a mapping. Views are always made as
+ * `new Ctor(buffer, byteOffset, length)` over the block's one ArrayBuffer,
+ * never copied, so closing the block detaches every one of them.
+ */
+import { outOfRange } from './errors.js';
+
+/** Every typed array a block can be viewed as. */
+export type TypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** A typed-array constructor (`Float64Array`, `BigInt64Array`, …). */
+export interface TypedArrayConstructor<T extends TypedArray = TypedArray> {
+  new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+}
+
+/** Where a view starts and how many elements (bytes, for `DataView`) it holds. */
+export interface ViewOptions {
+  /** Byte offset into the block; a multiple of the element size. Default 0. */
+  offset?: number;
+  /** Number of elements (bytes for `DataView`). Default: as many as fit. */
+  length?: number;
+}
+
+/**
+ * A view of `Ctor` over `byteLength` bytes of `buffer`, checked first so a
+ * bad offset or length says which and why.
+ * @throws {RangeError} `ERR_OUT_OF_RANGE` for a negative, misaligned or
+ *   out-of-bounds offset, or a length that runs past the end.
+ */
+export function makeView<T extends TypedArray | DataView>(
+  buffer: ArrayBuffer,
+  byteLength: number,
+  Ctor: TypedArrayConstructor | DataViewConstructor,
+  offset: number,
+  length: number | undefined,
+): T {
+  const size = 'BYTES_PER_ELEMENT' in Ctor ? Ctor.BYTES_PER_ELEMENT : 1;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > byteLength) {
+    throw outOfRange('options.offset', `an integer from 0 to ${byteLength}`, offset);
+  }
+  if (offset % size !== 0) {
+    throw outOfRange('options.offset', `a multiple of ${size} (${Ctor.name} elements are ${size} bytes)`, offset);
+  }
+  const fits = Math.floor((byteLength - offset) / size);
+  const n = length ?? fits;
+  if (!Number.isSafeInteger(n) || n < 0 || n > fits) {
+    throw outOfRange('options.length', `an integer from 0 to ${fits} (elements that fit after offset ${offset})`, length);
+  }
+  return new (Ctor as new (b: ArrayBuffer, o: number, l: number) => T)(buffer, offset, n);
+}

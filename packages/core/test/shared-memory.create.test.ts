@@ -1,0 +1,135 @@
+import { describe, expect, it } from '@jest/globals';
+import { statSync } from 'node:fs';
+import { SharedMemory } from '@shmbridge/core';
+import { listShm, shmExists } from '@shmbridge/testkit';
+
+describe('SharedMemory create', () => {
+  it('generates a psm_ + 8 lowercase hex name, as CPython does', () => {
+    const shm = SharedMemory.create(10);
+    try {
+      expect(shm.name).toMatch(/^psm_[0-9a-f]{8}$/);
+      expect(shmExists(shm.name)).toBe(true);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('creates the block with mode 0600 and the requested size', () => {
+    const shm = new SharedMemory({ create: true, size: 12345 });
+    try {
+      const st = statSync(`/dev/shm/${shm.name}`);
+      expect(st.mode & 0o777).toBe(0o600);
+      expect(st.size).toBe(12345);
+      expect(shm.size).toBe(12345);
+      expect(shm.buf.length).toBe(12345);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('uses a given name without a leading slash, and reports it unchanged', () => {
+    const name = `shmbridge_test_${process.pid}_named é`;
+    const shm = SharedMemory.create(64, { name });
+    try {
+      expect(shm.name).toBe(name);
+      expect(shmExists(name)).toBe(true);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('hands out zeroed memory, and buf is the same Buffer every time', () => {
+    const shm = SharedMemory.create(4096);
+    try {
+      expect(shm.buf).toBe(shm.buf);
+      expect(Buffer.isBuffer(shm.buf)).toBe(true);
+      expect(shm.buf.every((b) => b === 0)).toBe(true);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('refuses an existing name with EEXIST and leaves the existing block untouched', () => {
+    const first = SharedMemory.create(16, { name: `shmbridge_test_${process.pid}_exists` });
+    first.buf[3] = 7;
+    try {
+      let err: any;
+      try {
+        SharedMemory.create(32, { name: first.name });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(Error);
+      expect(err.code).toBe('EEXIST');
+      expect(err.syscall).toBe('shm_open');
+      expect(err.path).toBe(first.name);
+      expect(err.message).toContain(first.name);
+      expect(statSync(`/dev/shm/${first.name}`).size).toBe(16);
+      expect(first.buf[3]).toBe(7);
+    } finally {
+      first.close().unlink();
+    }
+  });
+
+  it.each([
+    ['size 0', { create: true, size: 0 }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['no size', { create: true }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['negative size', { create: true, size: -1 }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['fractional size', { create: true, size: 1.5 }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['NaN size', { create: true, size: NaN }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['Infinity size', { create: true, size: Infinity }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['size past 2^53', { create: true, size: 2 ** 53 }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['string size', { create: true, size: '10' }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ['bigint size', { create: true, size: 10n }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ['string create', { create: 'yes', size: 10 }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ['unknown option', { create: true, size: 10, sise: 3 }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['number name', { create: true, size: 10, name: 5 }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ['empty name', { create: true, size: 10, name: '' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['name with a slash', { create: true, size: 10, name: 'a/b' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['name with a leading slash', { create: true, size: 10, name: '/psm_x' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['name with NUL', { create: true, size: 10, name: 'a\0b' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['name "."', { create: true, size: 10, name: '.' }, TypeError, 'ERR_INVALID_ARG_VALUE'],
+    ['name too long', { create: true, size: 10, name: 'x'.repeat(256) }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['name too long in UTF-8 bytes', { create: true, size: 10, name: 'é'.repeat(128) }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['options not an object', 10, TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ['attach without a name', {}, TypeError, 'ERR_INVALID_ARG_TYPE'],
+  ])('refuses %s before any syscall', (_label, options, ErrorClass, code) => {
+    const before = listShm();
+    let err: any;
+    try {
+      new SharedMemory(options as any);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ErrorClass);
+    expect(err.code).toBe(code);
+    expect(err.syscall).toBeUndefined();
+    expect(listShm()).toEqual(before);
+  });
+
+  it('accepts the longest name the platform allows (255 bytes on Linux)', () => {
+    const name = `shmbridge_${process.pid}_`.padEnd(255, 'x');
+    const shm = SharedMemory.create(8, { name });
+    expect(shm.name).toBe(name);
+    shm.close().unlink();
+  });
+
+  it('creates untracked and unreserved blocks when asked', () => {
+    const shm = SharedMemory.create(8, { track: false, reserve: false });
+    expect(shm.tracked).toBe(false);
+    expect(SharedMemory.create(8).close().unlink().tracked).toBe(true);
+    shm.close().unlink();
+  });
+
+  it('gives a handle with toJSON, and JSON.stringify uses it', () => {
+    const shm = SharedMemory.create(100);
+    try {
+      expect(shm.toJSON()).toEqual({ name: shm.name, size: 100 });
+      const revived = SharedMemory.attach(JSON.parse(JSON.stringify(shm)).name);
+      expect(revived.size).toBe(100);
+      revived.close();
+    } finally {
+      shm.close().unlink();
+    }
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from '@jest/globals';
+import { SharedMemory } from '@shmbridge/core';
+import { shmExists } from '@shmbridge/testkit';
+
+describe('SharedMemory#unlink', () => {
+  it('removes the name; mappings that exist keep working until closed', () => {
+    const a = SharedMemory.create(32);
+    const b = SharedMemory.attach(a.name);
+    a.unlink();
+    expect(shmExists(a.name)).toBe(false);
+    b.buf[0] = 5;
+    expect(a.buf[0]).toBe(5);
+    b.close();
+    a.close();
+  });
+
+  it('throws ENOENT the second time, like shm_unlink and CPython', () => {
+    const a = SharedMemory.create(32);
+    a.close().unlink();
+    let err: any;
+    try {
+      a.unlink();
+    } catch (e) {
+      err = e;
+    }
+    expect(err.code).toBe('ENOENT');
+    expect(err.syscall).toBe('shm_unlink');
+    expect(err.path).toBe(a.name);
+  });
+
+  it('works after close and returns this', () => {
+    const a = SharedMemory.create(32);
+    expect(a.close().unlink()).toBe(a);
+    expect(shmExists(a.name)).toBe(false);
+  });
+});

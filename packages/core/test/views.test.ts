@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import { SharedMemory } from '@shmbridge/core';
+
+describe('SharedMemory#view', () => {
+  it('makes zero-copy typed arrays over the block', () => {
+    const shm = SharedMemory.create(64);
+    try {
+      const f64 = shm.view(Float64Array);
+      expect(f64.length).toBe(8);
+      f64[1] = Math.PI;
+      expect(shm.buf.readDoubleLE(8)).toBe(Math.PI);
+      const tail = shm.view(Int32Array, { offset: 16, length: 4 });
+      tail[0] = -1;
+      expect(shm.buf.readInt32LE(16)).toBe(-1);
+      const big = shm.view(BigInt64Array, { offset: 56 });
+      big[0] = -(2n ** 63n);
+      expect(shm.buf.readBigInt64LE(56)).toBe(-(2n ** 63n));
+      const dv = shm.view(DataView, { offset: 3, length: 5 });
+      expect(dv.byteLength).toBe(5);
+      dv.setUint8(0, 200);
+      expect(shm.buf[3]).toBe(200);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('shares memory with another attachment of the same block', () => {
+    const a = SharedMemory.create(16);
+    const b = SharedMemory.attach(a.name);
+    a.view(Float32Array)[2] = 1.25;
+    expect(b.view(Float32Array)[2]).toBe(1.25);
+    b.close();
+    a.close().unlink();
+  });
+
+  it.each([
+    ['a misaligned offset', Float64Array, { offset: 4 }, 'a multiple of 8'],
+    ['a negative offset', Uint8Array, { offset: -1 }, 'out of range'],
+    ['an offset past the end', Uint8Array, { offset: 65 }, 'out of range'],
+    ['a length past the end', Float64Array, { offset: 8, length: 8 }, 'from 0 to 7'],
+    ['a fractional length', Uint8Array, { length: 1.5 }, 'out of range'],
+    ['an unknown option', Uint8Array, { start: 1 }, 'invalid'],
+  ])('refuses %s with a RangeError/TypeError that says why', (_l, Ctor, options, message) => {
+    const shm = SharedMemory.create(64);
+    try {
+      expect(() => shm.view(Ctor as any, options as any)).toThrow(message);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export * from './python.js';
+export * from './processes.js';
+export * from './shm-dir.js';

@@ -1,0 +1,101 @@
+/**
+ * Real CPython interpreters for interop tests: `python3` on PATH and every
+ * CPython >= 3.8 that pyenv lists. A test that needs an interpreter that is
+ * missing fails (never skips) with a message saying which one.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Python {
+  /** `3.13.0`, or `python3` for the one on PATH. */
+  label: string;
+  /** `[major, minor]` */
+  version: [number, number];
+  executable: string;
+}
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
+/** `packages/python-compat/python`: put on PYTHONPATH so `import shmbridge` works. */
+export const pythonHelperPath = join(repoRoot, 'packages', 'python-compat', 'python');
+
+function versionOf(executable: string): [number, number] {
+  const out = execFileSync(executable, ['-c', 'import sys; print(sys.version_info[0], sys.version_info[1])'], { encoding: 'utf8' });
+  const [major, minor] = out.trim().split(' ').map(Number);
+  return [major!, minor!];
+}
+
+let cached: Python[] | undefined;
+
+/** Every CPython on this machine that has `multiprocessing.shared_memory` (>= 3.8), oldest first, then python3. */
+export function pythons(): Python[] {
+  if (cached) return cached;
+  const found: Python[] = [];
+  const root = spawnSync('pyenv', ['root'], { encoding: 'utf8' });
+  if (root.status === 0) {
+    const bare = spawnSync('pyenv', ['versions', '--bare'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const v of bare) {
+      const exe = join(root.stdout.trim(), 'versions', v, 'bin', 'python');
+      if (!/^3\.\d+\.\d+$/.test(v) || !existsSync(exe)) continue;
+      const version = versionOf(exe);
+      if (version[0] === 3 && version[1] >= 8) found.push({ label: v, version, executable: exe });
+    }
+  }
+  found.sort((a, b) => a.version[1] - b.version[1]);
+  const sys = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  if (sys.status === 0) found.push({ label: 'python3', version: versionOf('python3'), executable: sys.stdout.trim() });
+  return (cached = found);
+}
+
+/** The newest pyenv CPython `3.minor.*`; throws (fails the test) if there is none. */
+export function python(minor: number): Python {
+  const p = [...pythons()].reverse().find((x) => x.label !== 'python3' && x.version[1] === minor);
+  if (!p) throw new Error(`This test needs CPython 3.${minor} (pyenv install 3.${minor}); found: ${pythons().map((x) => x.label).join(', ') || 'none'}`);
+  return p;
+}
+
+/** `python3` on PATH (the one with numpy, pyarrow, torch here). */
+export function python3(): Python {
+  const p = pythons().find((x) => x.label === 'python3');
+  if (!p) throw new Error('This test needs python3 on PATH');
+  return p;
+}
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs Python code in a fresh interpreter (asynchronously, so the caller's
+ * event loop keeps running). Throws with stderr if it exits non-zero, unless
+ * `allowFailure`.
+ */
+export function runPython(
+  py: Python,
+  code: string,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; allowFailure?: boolean; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(py.executable, ['-c', code, ...(options.args ?? [])], {
+      env: { ...process.env, PYTHONPATH: pythonHelperPath, PYTHONDONTWRITEBYTECODE: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      const result = { status, signal, stdout, stderr };
+      if (status !== 0 && !options.allowFailure) {
+        reject(new Error(`${py.label} exited with ${status ?? signal}:\n${stderr}\n--- code ---\n${code}`));
+      } else resolvePromise(result);
+    });
+  });
+}
