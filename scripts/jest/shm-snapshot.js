@@ -1,1 +1,6 @@
-export default async function () {}
+// Jest globalSetup: remember what /dev/shm holds before any test runs.
+import { readdirSync } from 'node:fs';
+
+export default function snapshotShm() {
+  globalThis.__shmBefore = readdirSync('/dev/shm').sort();
+}

@@ -65,10 +65,11 @@ describe('SharedMemory#close', () => {
     const { port1, port2 } = new MessageChannel();
     try {
       shm.buf[0] = 9;
+      const ab = shm.buf.buffer as ArrayBuffer;
       // Node 20 copies buffers marked untransferable (Node 21+ throws); the mapping stays ours.
       const received = new Promise<ArrayBuffer>((res) => port2.once('message', res));
       try {
-        port1.postMessage(shm.buf.buffer, [shm.buf.buffer]);
+        port1.postMessage(ab, [ab]);
         const copy = new Uint8Array(await received);
         copy[0] = 1;
         expect(copy.length).toBe(8);
@@ -76,7 +77,7 @@ describe('SharedMemory#close', () => {
         expect((e as Error).name).toBe('DataCloneError');
       }
       const clone = (() => {
-        try { return new Uint8Array(structuredClone(shm.buf.buffer, { transfer: [shm.buf.buffer] })); } catch { return undefined; }
+        try { return new Uint8Array(structuredClone(ab, { transfer: [ab] })); } catch { return undefined; }
       })();
       if (clone) clone[0] = 2;
       expect(shm.buf.length).toBe(8);

@@ -3,7 +3,7 @@
  * CPython >= 3.8 that pyenv lists. A test that needs an interpreter that is
  * missing fails (never skips) with a message saying which one.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,26 +69,43 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface PythonProcess {
+  child: ChildProcess;
+  /** The first line the script prints on stdout. */
+  firstLine(): Promise<string>;
+  /** Writes to the script's stdin. */
+  send(text: string): void;
+  /** Settles when it exits: resolves with its output, or rejects if it failed (unless `allowFailure`). */
+  done: Promise<RunResult>;
+}
+
+export interface PythonOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  allowFailure?: boolean;
+  timeoutMs?: number;
+}
+
 /**
- * Runs Python code in a fresh interpreter (asynchronously, so the caller's
- * event loop keeps running). Throws with stderr if it exits non-zero, unless
- * `allowFailure`.
+ * Starts Python code in a fresh interpreter with the shmbridge helper on
+ * PYTHONPATH; stdin stays open for {@link PythonProcess.send}.
  */
-export function runPython(
-  py: Python,
-  code: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv; allowFailure?: boolean; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(py.executable, ['-c', code, ...(options.args ?? [])], {
-      env: { ...process.env, PYTHONPATH: pythonHelperPath, PYTHONDONTWRITEBYTECODE: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+export function startPython(py: Python, code: string, options: PythonOptions = {}): PythonProcess {
+  const child = spawn(py.executable, ['-c', code, ...(options.args ?? [])], {
+    env: { ...process.env, PYTHONPATH: pythonHelperPath, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const lineWaiters: Array<(line: string) => void> = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    const i = stdout.indexOf('\n');
+    if (i >= 0) lineWaiters.splice(0).forEach((w) => w(stdout.slice(0, i)));
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const done = new Promise<RunResult>((resolvePromise, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
@@ -98,4 +115,24 @@ export function runPython(
       } else resolvePromise(result);
     });
   });
+  return {
+    child,
+    done,
+    send: (text) => child.stdin!.write(text),
+    firstLine: () => {
+      const i = stdout.indexOf('\n');
+      if (i >= 0) return Promise.resolve(stdout.slice(0, i));
+      return new Promise((resolvePromise, reject) => {
+        lineWaiters.push(resolvePromise);
+        done.then(() => reject(new Error(`${py.label} exited before printing a line:\n${stderr}`)), reject);
+      });
+    },
+  };
+}
+
+/** Runs Python code to completion (stdin closed); rejects with its stderr if it fails, unless `allowFailure`. */
+export function runPython(py: Python, code: string, options: PythonOptions = {}): Promise<RunResult> {
+  const p = startPython(py, code, options);
+  p.child.stdin!.end();
+  return p.done;
 }
