@@ -136,3 +136,56 @@ export function runPython(py: Python, code: string, options: PythonOptions = {})
   p.child.stdin!.end();
   return p.done;
 }
+
+export interface PythonService {
+  /** Sends one JSON request line; resolves with the JSON reply line. Replies come in order. */
+  request<T = any>(message: unknown): Promise<T>;
+  /** Closes stdin and waits for the interpreter to exit (rejects if it failed). */
+  close(): Promise<RunResult>;
+  readonly python: Python;
+}
+
+/**
+ * Starts a Python script that answers JSON requests, one per line, in order
+ * (it must first print one ready line). One interpreter serves a whole test
+ * file, so batches of cases cost one process start.
+ */
+export async function pythonService(py: Python, scriptPath: string): Promise<PythonService> {
+  const p = startPython(py, `import runpy, sys; sys.argv = [${JSON.stringify(scriptPath)}]; runpy.run_path(${JSON.stringify(scriptPath)}, run_name='__main__')`);
+  const pending: Array<{ resolve: (v: any) => void; reject: (e: Error) => void }> = [];
+  let buffer = '';
+  let ready!: () => void;
+  const started = new Promise<void>((r) => (ready = r));
+  let sawReady = false;
+  p.child.stdout!.on('data', (d: string) => {
+    buffer += d;
+    let i;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (!sawReady) {
+        sawReady = true;
+        ready();
+        continue;
+      }
+      const waiter = pending.shift();
+      const reply = JSON.parse(line);
+      if (reply && typeof reply === 'object' && 'exception' in reply) waiter?.reject(new Error(`${py.label}: ${reply.exception}: ${reply.message}`));
+      else waiter?.resolve(reply);
+    }
+  });
+  p.done.catch((err: Error) => pending.splice(0).forEach((w) => w.reject(err)));
+  await Promise.race([started, p.done.then(() => { throw new Error(`${py.label} exited before it was ready`); })]);
+  return {
+    python: py,
+    request: (message) =>
+      new Promise((resolve, reject) => {
+        pending.push({ resolve, reject });
+        p.send(`${JSON.stringify(message)}\n`);
+      }),
+    close: () => {
+      p.child.stdin!.end();
+      return p.done;
+    },
+  };
+}

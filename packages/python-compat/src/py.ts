@@ -1,0 +1,106 @@
+/**
+ * Python value helpers: JavaScript has one `number` where Python has `int`
+ * and `float`, and no `bytes`. These wrappers say which Python type a value
+ * is meant to have where the plain JS value would be read otherwise
+ * (`py.float(1)` is `1.0`, not `1`).
+ */
+import { invalidArgType, outOfRange } from '@shmbridge/core';
+
+const BRAND = Symbol.for('@shmbridge/python-compat/py');
+
+/** A value forced to Python's `int` (made by {@link py.int}). */
+export class PyInt {
+  readonly [BRAND] = 'int' as const;
+  constructor(readonly value: bigint) {}
+}
+
+/** A value forced to Python's `float` (made by {@link py.float}). */
+export class PyFloat {
+  readonly [BRAND] = 'float' as const;
+  constructor(readonly value: number) {}
+}
+
+/** A value forced to Python's `bytes` (made by {@link py.bytes}). */
+export class PyBytes {
+  readonly [BRAND] = 'bytes' as const;
+  constructor(readonly value: Uint8Array) {}
+}
+
+/** A Python value as JS reads it: `int` → number|bigint, `float` → number, `str`, `bytes` → Uint8Array, `None` → null. */
+export type PyValue = number | bigint | boolean | string | Uint8Array | null;
+
+/** What JS may write where a Python value goes: a {@link PyValue}, `undefined` (→ None), or a forced type. */
+export type PyInput = PyValue | undefined | PyInt | PyFloat | PyBytes;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Force Python types on JS values.
+ * @example
+ * ```ts
+ * import { py, ShareableList } from '@shmbridge/python-compat';
+ * const sl = new ShareableList([py.float(1), py.int(2n ** 62n), py.bytes('raw')]);
+ * sl.format; // 'dq8s'
+ * sl.shm.close().unlink();
+ * ```
+ */
+export const py = {
+  /**
+   * Python `int` (64-bit signed where a layout needs it).
+   * @throws {RangeError} for a non-integral number or one outside int64
+   */
+  int(x: number | bigint): PyInt {
+    if (typeof x === 'number' && !Number.isInteger(x)) throw outOfRange('x', 'an integer', x);
+    if (typeof x !== 'number' && typeof x !== 'bigint') throw invalidArgType('x', 'a number or bigint', x);
+    const big = BigInt(x);
+    if (big < INT64_MIN || big > INT64_MAX) throw outOfRange('x', 'within signed 64-bit (-2^63 to 2^63-1)', x);
+    return new PyInt(big);
+  },
+  /** Python `float`, even for integral numbers. */
+  float(x: number): PyFloat {
+    if (typeof x !== 'number') throw invalidArgType('x', 'a number', x);
+    return new PyFloat(x);
+  },
+  /** Python `bytes`: a string is encoded as UTF-8; a Uint8Array is taken as is. */
+  bytes(x: string | Uint8Array): PyBytes {
+    if (typeof x === 'string') return new PyBytes(Buffer.from(x, 'utf8'));
+    if (x instanceof Uint8Array) return new PyBytes(x);
+    throw invalidArgType('x', 'a string or Uint8Array', x);
+  },
+};
+
+/** Which forced type a value carries, if any (works across two copies of this package). */
+export function forcedType(value: unknown): 'int' | 'float' | 'bytes' | undefined {
+  return value !== null && typeof value === 'object' ? (value as { [BRAND]?: 'int' | 'float' | 'bytes' })[BRAND] : undefined;
+}
+
+/** Python's `==` between two values read from a list: `1 == 1.0 == True`, bytes by content. */
+export function pyEquals(a: unknown, b: unknown): boolean {
+  const x = unwrap(a);
+  const y = unwrap(b);
+  if (x === y) return true;
+  const nx = numeric(x);
+  const ny = numeric(y);
+  if (nx !== undefined && ny !== undefined) {
+    if (typeof nx === 'bigint' || typeof ny === 'bigint') {
+      if (typeof nx === 'number' && !Number.isInteger(nx)) return false;
+      if (typeof ny === 'number' && !Number.isInteger(ny)) return false;
+      return BigInt(nx) === BigInt(ny);
+    }
+    return nx === ny;
+  }
+  if (x instanceof Uint8Array && y instanceof Uint8Array) return Buffer.compare(x, y) === 0;
+  return (x === null || x === undefined) && (y === null || y === undefined);
+}
+
+function unwrap(v: unknown): unknown {
+  const t = forcedType(v);
+  return t ? (v as PyInt | PyFloat | PyBytes).value : v;
+}
+
+function numeric(v: unknown): number | bigint | undefined {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return undefined;
+}
