@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { SharedMemory } from '@shmbridge/core';
 import { listShm, shmExists } from '@shmbridge/testkit';
 
@@ -132,6 +132,31 @@ describe('SharedMemory create', () => {
       revived.close();
     } finally {
       shm.close().unlink();
+    }
+  });
+
+  it('populates pages at create by default, and on attach only when asked', () => {
+    // Rss (kB) of every mapping of a block in this process, from /proc/self/smaps
+    const resident = (name: string) =>
+      readFileSync('/proc/self/smaps', 'utf8')
+        .split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+        .filter((m) => m.split('\n')[0]!.endsWith(`/dev/shm/${name}`))
+        .map((m) => Number(/\nRss:\s+(\d+) kB/.exec(m)![1]));
+    const a = SharedMemory.create(1 << 20);
+    const b = SharedMemory.create(1 << 20, { populate: false });
+    try {
+      expect(resident(a.name)).toEqual([1024]);
+      expect(resident(b.name)).toEqual([0]);
+      const lazy = SharedMemory.attach(a.name);
+      expect(resident(a.name).sort()).toEqual([0, 1024]);
+      lazy.close();
+      b.buf.fill(1); // the pages exist now; an eager attach maps them all
+      const eager = new SharedMemory({ name: b.name, populate: true });
+      expect(resident(b.name)).toEqual([1024, 1024]);
+      eager.close();
+    } finally {
+      a.close().unlink();
+      b.close().unlink();
     }
   });
 });

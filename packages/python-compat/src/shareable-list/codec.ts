@@ -33,8 +33,12 @@ export interface Encoded {
   code: Code;
   /** int: the value (number when safe, else bigint); float: number; bool: 0/1 */
   scalar: number | bigint;
-  /** str/bytes: the bytes to pack with `{k}s` */
+  /** bytes (and str with the NUL sentinel): what to pack with `{k}s` */
   bytes: Uint8Array | undefined;
+  /** str: the text, encoded straight into the block when written (no copy made here) */
+  text: string | undefined;
+  /** str/bytes: how many bytes `{k}s` packs before its zero padding */
+  byteLength: number;
   /** Bytes CPython would allocate for it at creation: 8, or 8·(len//8 + 1). */
   allocation: number;
 }
@@ -56,26 +60,30 @@ const MAX_CHARS = 9_999_999;
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function checkInt64(value: bigint, where: string): bigint {
-  if (value < INT64_MIN || value > INT64_MAX) throw outOfRange(where, 'within signed 64-bit (-2^63 to 2^63-1), as struct "q" packs it', value);
+function checkInt64(value: bigint, where: string, index: number): bigint {
+  if (value < INT64_MIN || value > INT64_MAX) throw outOfRange(label(where, index), 'within signed 64-bit (-2^63 to 2^63-1), as struct "q" packs it', value);
   return value;
 }
 
-function chars(bytes: Uint8Array, code: Code.Str | Code.Bytes, lengthForAllocation: number, where: string, sentinel: boolean): Encoded {
-  let out = bytes;
+function chars(bytes: Uint8Array | undefined, text: string | undefined, byteLength: number, code: Code.Str | Code.Bytes, lengthForAllocation: number, where: string, index: number, sentinel: boolean): Encoded {
   let counted = lengthForAllocation;
+  let size = byteLength;
   if (sentinel) {
-    out = new Uint8Array(bytes.length + 1);
-    out.set(bytes);
-    out[bytes.length] = SENTINEL;
+    const out = new Uint8Array(byteLength + 1);
+    if (text === undefined) out.set(bytes!);
+    else utf8.encodeInto(text, out);
+    out[byteLength] = SENTINEL;
+    bytes = out;
+    text = undefined;
     counted += 1;
+    size += 1;
   }
   // CPython allocates by len() (code points for str); where the UTF-8 is longer
   // than that allocation it would truncate. Fix (SPEC): allocate by the bytes then.
   let allocation = ALIGNMENT * (Math.floor(counted / ALIGNMENT) + 1);
-  if (out.length > allocation) allocation = ALIGNMENT * (Math.floor(out.length / ALIGNMENT) + 1);
-  if (allocation > MAX_CHARS) throw outOfRange(`${where}.length`, `at most ${MAX_CHARS - 8} bytes (its "{k}s" format must fit 8 characters)`, out.length);
-  return { kind: Kind.Chars, code, scalar: 0, bytes: out, allocation };
+  if (size > allocation) allocation = ALIGNMENT * (Math.floor(size / ALIGNMENT) + 1);
+  if (allocation > MAX_CHARS) throw outOfRange(`${label(where, index)}.length`, `at most ${MAX_CHARS - 8} bytes (its "{k}s" format must fit 8 characters)`, size);
+  return { kind: Kind.Chars, code, scalar: 0, bytes, text, byteLength: size, allocation };
 }
 
 /** Number of code points (Python's len()) of a well-formed JS string. */
@@ -88,14 +96,19 @@ function codePoints(s: string): number {
   return n;
 }
 
-function encodeString(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return utf8.encode(s);
-    out[i] = c;
-  }
-  return out;
+/** UTF-8 length of a well-formed string; equal to its length when ASCII (the common case, checked without allocating). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** `sequence[3]`, or `value` (index -1): made only when an error needs it. */
+function label(where: string, index: number): string {
+  return index < 0 ? where : `${where}[${index}]`;
+}
+
+function scalar(kind: Kind, code: Code, value: number | bigint): Encoded {
+  return { kind, code, scalar: value, bytes: undefined, text: undefined, byteLength: 8, allocation: ALIGNMENT };
 }
 
 /**
@@ -104,39 +117,39 @@ function encodeString(s: string): Uint8Array {
  *   with lone surrogates (Python cannot encode them; JS would silently replace them)
  * @throws {RangeError} for an int outside signed 64-bit
  */
-export function encodeValue(value: PyInput, where: string, options: CodecOptions): Encoded {
+export function encodeValue(value: PyInput, where: string, index: number, options: CodecOptions): Encoded {
   switch (typeof value) {
     case 'number':
       if (Number.isInteger(value) && !Object.is(value, -0)) {
-        if (!Number.isSafeInteger(value)) checkInt64(BigInt(value), where);
-        return { kind: Kind.Int, code: Code.Plain, scalar: value, bytes: undefined, allocation: ALIGNMENT };
+        if (!Number.isSafeInteger(value)) checkInt64(BigInt(value), where, index);
+        return scalar(Kind.Int, Code.Plain, value);
       }
-      return { kind: Kind.Float, code: Code.Plain, scalar: value, bytes: undefined, allocation: ALIGNMENT };
+      return scalar(Kind.Float, Code.Plain, value);
     case 'bigint':
-      return { kind: Kind.Int, code: Code.Plain, scalar: checkInt64(value, where), bytes: undefined, allocation: ALIGNMENT };
+      return scalar(Kind.Int, Code.Plain, checkInt64(value, where, index));
     case 'boolean':
-      return { kind: Kind.Bool, code: Code.Plain, scalar: value ? 1 : 0, bytes: undefined, allocation: ALIGNMENT };
+      return scalar(Kind.Bool, Code.Plain, value ? 1 : 0);
     case 'undefined':
-      return { kind: Kind.None, code: Code.None, scalar: 0, bytes: undefined, allocation: ALIGNMENT };
+      return scalar(Kind.None, Code.None, 0);
     case 'string':
-      if (!value.isWellFormed()) throw invalidArgValue(where, 'contains lone surrogates, which Python str cannot encode', value);
-      return chars(encodeString(value), Code.Str, codePoints(value), where, options.nulSentinel);
+      if (!value.isWellFormed()) throw invalidArgValue(label(where, index), 'contains lone surrogates, which Python str cannot encode', value);
+      return chars(undefined, value, utf8Length(value), Code.Str, codePoints(value), where, index, options.nulSentinel);
     case 'object': {
-      if (value === null) return encodeValue(undefined, where, options);
-      if (value instanceof Uint8Array) return chars(value, Code.Bytes, value.length, where, options.nulSentinel);
+      if (value === null) return scalar(Kind.None, Code.None, 0);
+      if (value instanceof Uint8Array) return chars(value, undefined, value.length, Code.Bytes, value.length, where, index, options.nulSentinel);
       switch (forcedType(value)) {
         case 'int':
-          return { kind: Kind.Int, code: Code.Plain, scalar: checkInt64((value as PyInt).value, where), bytes: undefined, allocation: ALIGNMENT };
+          return scalar(Kind.Int, Code.Plain, checkInt64((value as PyInt).value, where, index));
         case 'float':
-          return { kind: Kind.Float, code: Code.Plain, scalar: (value as PyFloat).value, bytes: undefined, allocation: ALIGNMENT };
+          return scalar(Kind.Float, Code.Plain, (value as PyFloat).value);
         case 'bytes': {
           const b = (value as PyBytes).value;
-          return chars(b, Code.Bytes, b.length, where, options.nulSentinel);
+          return chars(b, undefined, b.length, Code.Bytes, b.length, where, index, options.nulSentinel);
         }
       }
     }
   }
-  throw invalidArgType(where, 'a number, bigint, boolean, string, Uint8Array, null, undefined or py.int/py.float/py.bytes', value);
+  throw invalidArgType(label(where, index), 'a number, bigint, boolean, string, Uint8Array, null, undefined or py.int/py.float/py.bytes', value);
 }
 
 /** The `struct` format CPython stores for an encoded value in a slot of `slotBytes`. */
@@ -158,6 +171,25 @@ export function formatOf(e: Encoded, charsFormatBytes: number): string {
 /** Writes an 8-byte format field ("8s": the ASCII format, zero-padded). */
 export function writeFormat(bytes: Uint8Array, at: number, format: string): void {
   for (let i = 0; i < 8; i++) bytes[at + i] = i < format.length ? format.charCodeAt(i) : 0;
+}
+
+/** The fixed formats as [low, high] little-endian words, indexed by Kind (Chars has none). */
+const FORMAT_WORDS: ReadonlyArray<readonly [number, number]> = [
+  [0x71, 0], // q
+  [0x64, 0], // d
+  [0x78787878, 0x3f787878], // xxxxxxx?
+  [0x78787878, 0x783f7878], // xxxxxx?x
+];
+
+/** Writes the format of an encoded value; `k` is the `{k}s` count for str/bytes. */
+export function writeFormatOf(view: DataView, bytes: Uint8Array, at: number, e: Encoded, k: number): void {
+  if (e.kind === Kind.Chars) {
+    writeFormat(bytes, at, `${k}s`);
+    return;
+  }
+  const [lo, hi] = FORMAT_WORDS[e.kind]!;
+  view.setUint32(at, lo, true);
+  view.setUint32(at + 4, hi, true);
 }
 
 /**
@@ -182,9 +214,13 @@ export function writeValue(view: DataView, bytes: Uint8Array, at: number, e: Enc
       view.setUint32(at + 4, 0, true);
       if (e.kind === Kind.Bool) bytes[at + 7] = e.scalar as number;
       return;
-    case Kind.Chars:
-      bytes.set(e.bytes!, at);
-      bytes.fill(0, at + e.bytes!.length, at + k);
+    case Kind.Chars: {
+      const text = e.text;
+      if (text === undefined) bytes.set(e.bytes!, at);
+      else if (text.length === e.byteLength) for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+      else utf8.encodeInto(text, bytes.subarray(at, at + e.byteLength));
+      bytes.fill(0, at + e.byteLength, at + k);
+    }
   }
 }
 

@@ -66,15 +66,30 @@ function finish(kind: LayoutKind, length: number, offsets: Float64Array): Layout
   return { kind, length, offsets, dataStart, formatsStart, codesStart, size: codesStart + length };
 }
 
+/** Writes a non-negative safe integer as a little-endian int64 (no BigInt: this runs per item). */
+function setWord(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value % 4294967296, true);
+  view.setUint32(at + 4, Math.floor(value / 4294967296), true);
+}
+
 /** Writes the count and the offsets (3.8: sizes) of a fresh block. */
 export function writeHeader(view: DataView, layout: Layout): void {
   const { length, offsets } = layout;
-  view.setBigInt64(0, BigInt(length), true);
+  setWord(view, 0, length);
   if (layout.kind === 'cpython-3.9') {
-    for (let i = 0; i <= length; i++) view.setBigInt64(8 + i * 8, BigInt(offsets[i]!), true);
+    for (let i = 0; i <= length; i++) setWord(view, 8 + i * 8, offsets[i]!);
   } else {
-    for (let i = 0; i < length; i++) view.setBigInt64(8 + i * 8, BigInt(offsets[i + 1]! - offsets[i]!), true);
+    for (let i = 0; i < length; i++) setWord(view, 8 + i * 8, offsets[i + 1]! - offsets[i]!);
   }
+}
+
+/**
+ * Reads an int64 word as a number when it is in [0, 2^53), else -1: every
+ * legitimate count, offset and size is, and anything else is refused anyway.
+ */
+function getWord(view: DataView, at: number): number {
+  const hi = view.getUint32(at + 4, true);
+  return hi < 0x200000 ? hi * 4294967296 + view.getUint32(at, true) : -1;
 }
 
 /**
@@ -88,21 +103,21 @@ export function readLayout(view: DataView, name: string): Layout {
     throw corruptError(name, `not a ShareableList: ${what}`);
   };
   if (size < 8) fail(`${size} bytes is smaller than the 8-byte item count`);
-  const count = view.getBigInt64(0, true);
+  const length = getWord(view, 0);
   // Each item needs at least an 8-byte offset, an 8-byte slot, an 8-byte format and a code byte.
-  if (count < 0n || count > BigInt(Math.floor(size / 25))) fail(`item count ${count} does not fit in ${size} bytes`);
-  const length = Number(count);
+  if (length < 0 || length > Math.floor(size / 25)) fail(`item count ${view.getBigInt64(0, true)} does not fit in ${size} bytes`);
   // CPython 3.8's empty list is the count alone; later versions add offsets[0] = 0.
-  const kind: LayoutKind = size < 16 || (length > 0 && view.getBigInt64(8, true) !== 0n) ? 'cpython-3.8' : 'cpython-3.9';
+  const kind: LayoutKind = size < 16 || (length > 0 && getWord(view, 8) !== 0) ? 'cpython-3.8' : 'cpython-3.9';
   const offsets = new Float64Array(length + 1);
   const limit = size - offsetDataStart(length, kind) - 9 * length; // most the data area can hold
+  const v39 = kind === 'cpython-3.9';
   for (let i = 0; i < length; i++) {
-    const word = view.getBigInt64(8 + (kind === 'cpython-3.9' ? i + 1 : i) * 8, true);
-    const end = kind === 'cpython-3.9' ? word : BigInt(offsets[i]!) + word;
-    if (end - BigInt(offsets[i]!) < ALIGNMENT || end > BigInt(limit)) {
-      fail(`slot ${i} [${offsets[i]}, ${end}) is smaller than 8 bytes or runs past the data area (${limit} bytes)`);
+    const word = getWord(view, 8 + (v39 ? i + 1 : i) * 8);
+    const end = word < 0 ? -1 : v39 ? word : offsets[i]! + word;
+    if (end - offsets[i]! < ALIGNMENT || end > limit) {
+      fail(`slot ${i} [${offsets[i]}, ${view.getBigInt64(8 + (v39 ? i + 1 : i) * 8, true)}${v39 ? '' : ' bytes'}) is smaller than 8 bytes or runs past the data area (${limit} bytes)`);
     }
-    offsets[i + 1] = Number(end);
+    offsets[i + 1] = end;
   }
   return finish(kind, length, offsets);
 }

@@ -7,7 +7,7 @@ import { inspect, type InspectOptions } from 'node:util';
 import { z } from 'zod';
 import { closedError, outOfRange, parseArg, SharedMemory } from '@shmbridge/core';
 import { pyEquals, type PyInput, type PyValue } from '../py.js';
-import { Code, encodeValue, formatOf, Kind, readFormat, readValue, writeFormat, writeValue, type CodecOptions, type Encoded } from './codec.js';
+import { encodeValue, formatOf, Kind, readFormat, readValue, writeFormatOf, writeValue, type CodecOptions, type Encoded } from './codec.js';
 import { layoutFor, readLayout, writeHeader, type Layout, type LayoutKind } from './layout.js';
 
 /** Options of `new ShareableList(sequence, options)` and {@link ShareableList.attach}. */
@@ -111,7 +111,7 @@ export class ShareableList implements Iterable<PyValue> {
     // Encode every item first: a refused item creates nothing.
     const items: Encoded[] = [];
     let i = 0;
-    for (const value of sequence) items.push(encodeValue(value, `sequence[${i++}]`, this.#codec));
+    for (const value of sequence) items.push(encodeValue(value, 'sequence', i++, this.#codec));
     const layout = layoutFor(items.map((e) => e.allocation), o.layout ?? 'cpython-3.9');
     this.shm = SharedMemory.create(Math.max(layout.size, 1), { name: o.name, track: o.track ?? true });
     this.#layout = layout;
@@ -122,7 +122,7 @@ export class ShareableList implements Iterable<PyValue> {
     for (let j = 0; j < items.length; j++) {
       const e = items[j]!;
       writeValue(this.#view, this.#bytes, layout.dataStart + layout.offsets[j]!, e, e.allocation);
-      writeFormat(this.#bytes, layout.formatsStart + j * 8, formatOf(e, e.allocation));
+      writeFormatOf(this.#view, this.#bytes, layout.formatsStart + j * 8, e, e.allocation);
       this.#bytes[layout.codesStart + j] = e.code;
     }
   }
@@ -187,22 +187,18 @@ export class ShareableList implements Iterable<PyValue> {
   set(position: number, value: PyInput): void {
     const i = this.#index(position, 'position');
     const layout = this.#layout;
-    const e = encodeValue(value, 'value', this.#codec);
+    const e = encodeValue(value, 'value', -1, this.#codec);
     const slot = layout.offsets[i + 1]! - layout.offsets[i]!;
-    let format: string;
     let k = 8;
     if (e.kind === Kind.Chars) {
-      if (e.bytes!.length > slot) {
-        throw outOfRange('value', `at most ${slot} bytes: bytes/str item exceeds available storage`, e.bytes!.length);
+      if (e.byteLength > slot) {
+        throw outOfRange('value', `at most ${slot} bytes: bytes/str item exceeds available storage`, e.byteLength);
       }
       // CPython keeps a str slot's current "{k}s" format and otherwise takes the whole slot.
       const current = readFormat(this.#view, this.#bytes, layout, i, this.shm.name);
-      k = current.kind === Kind.Chars && current.k >= e.bytes!.length ? current.k : slot;
-      format = `${k}s`;
-    } else {
-      format = formatOf(e, 0);
+      k = current.kind === Kind.Chars && current.k >= e.byteLength ? current.k : slot;
     }
-    writeFormat(this.#bytes, layout.formatsStart + i * 8, format);
+    writeFormatOf(this.#view, this.#bytes, layout.formatsStart + i * 8, e, k);
     this.#bytes[layout.codesStart + i] = e.code;
     writeValue(this.#view, this.#bytes, layout.dataStart + layout.offsets[i]!, e, k);
   }
