@@ -1,19 +1,10 @@
 """The Python half of the shmbridge demo: attach to Node's block by name."""
 import struct
 import sys
-from multiprocessing import shared_memory, resource_tracker
 
+import shmbridge  # attach() never lets Python's resource tracker unlink Node's block
 
-def attach(name):
-    """Attach without letting Python's resource tracker unlink Node's block at exit."""
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name, track=False)
-    shm = shared_memory.SharedMemory(name)
-    resource_tracker.unregister(shm._name, "shared_memory")  # bpo-39959
-    return shm
-
-
-shm = attach(sys.argv[1])
+shm = shmbridge.attach(sys.argv[1])
 greeting = bytes(shm.buf[:15]).decode()
 xs = struct.unpack_from("<4d", shm.buf, 64)
 print(f"python: attached {shm.name} ({shm.size} bytes), read {greeting!r} and {list(xs)}")

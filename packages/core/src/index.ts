@@ -9,3 +9,9 @@ export type { TypedArray, TypedArrayConstructor, ViewOptions } from './views.js'
 export { closedError, corruptError, describe, invalidArgType, invalidArgValue, outOfRange, syscallError } from './errors.js';
 export type { SyscallError, CodedError } from './errors.js';
 export { parseArg, parseHandle } from './validate.js';
+export { Tensor } from './tensor/tensor.js';
+export type { TensorCreateOptions, TensorHandle } from './tensor/tensor.js';
+export { dtypeOf } from './tensor/dtypes.js';
+export type { DType, DTypeName } from './tensor/dtypes.js';
+export { formatNpyHeader, isNpy, parseNpyHeader } from './tensor/npy-header.js';
+export type { NpyHeader } from './tensor/npy-header.js';

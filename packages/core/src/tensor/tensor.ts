@@ -1,0 +1,266 @@
+/**
+ * `Tensor`: an n-d array in a shared memory block, NumPy-compatible. Blocks
+ * made by `Tensor.create` are NumPy `.npy` files in memory, so the name alone
+ * tells any reader (numpy, shmbridge's Python helper, `Tensor.attach`) what is
+ * inside; headerless blocks are described by a handle instead.
+ */
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { corruptError, invalidArgValue, outOfRange } from '../errors.js';
+import { checkName } from '../names.js';
+import { SharedMemory, type CreateOptions } from '../shared-memory.js';
+import { parseArg, parseHandle } from '../validate.js';
+import type { TypedArray } from '../views.js';
+import { dtypeOf, type DType, type DTypeName } from './dtypes.js';
+import { formatNpyHeader, isNpy, parseNpyHeader } from './npy-header.js';
+
+/**
+ * A tensor's handle: everything a reader needs to view the block, in NumPy's
+ * terms (the `__array_interface__` subset): `dtype` is a NumPy type string,
+ * `strides` are in bytes, `offset` is where the first element starts.
+ */
+export interface TensorHandle {
+  name: string;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  strides: number[];
+}
+
+/** Options of {@link Tensor.create}. */
+export interface TensorCreateOptions extends CreateOptions {
+  /** `'float32'`, `'int64'`, … or a NumPy type string such as `'<f4'`. */
+  dtype: DTypeName | string;
+  /** Dimensions; `[]` is a scalar. */
+  shape: readonly number[];
+  /** Memory order: `'C'` (row-major, default) or `'F'` (column-major, NumPy's fortran_order). */
+  order?: 'C' | 'F';
+}
+
+const MAX_DIMS = 64;
+
+const createSchema = z
+  .object({
+    dtype: z.string(),
+    shape: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(MAX_DIMS),
+    order: z.enum(['C', 'F']).optional(),
+    name: z.string().nullable().optional(),
+    track: z.boolean().optional(),
+    reserve: z.boolean().optional(),
+    populate: z.boolean().optional(),
+  })
+  .strict();
+
+/** A handle from another process or language: untrusted, checked before any syscall. */
+const handleSchema = z.object({
+  name: z.string().min(1),
+  dtype: z.string().min(1).max(16),
+  shape: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(MAX_DIMS),
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  strides: z.array(z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)).max(MAX_DIMS).optional(),
+});
+
+const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+
+function contiguousStrides(shape: readonly number[], itemsize: number, order: 'C' | 'F'): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = itemsize;
+  const dims = order === 'C' ? [...shape.keys()].reverse() : [...shape.keys()];
+  for (const d of dims) {
+    strides[d] = step;
+    step *= Math.max(shape[d]!, 1);
+  }
+  return strides;
+}
+
+function elementCount(shape: readonly number[], what: string): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (!Number.isSafeInteger(n)) throw outOfRange(what, 'a shape whose element count is a safe integer', shape);
+  return n;
+}
+
+interface Layout {
+  dtype: DType;
+  shape: number[];
+  strides: number[];
+  offset: number;
+}
+
+/**
+ * Checks that every element of the layout lies inside the block and can be
+ * viewed through a typed array; returns how many elements the view spans.
+ */
+function span(layout: Layout, size: number, name: string): number {
+  const { dtype, shape, strides, offset } = layout;
+  if (strides.length !== shape.length) throw corruptError(name, `${strides.length} strides for ${shape.length} dimensions`);
+  if (offset % dtype.itemsize !== 0) throw corruptError(name, `data offset ${offset} is not a multiple of the ${dtype.itemsize}-byte item size`);
+  if (elementCount(shape, 'shape') === 0) {
+    if (offset > size) throw corruptError(name, `data offset ${offset} is past the end of the block (${size} bytes)`);
+    return 0;
+  }
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const s = strides[d]!;
+    if (s < 0 || s % dtype.itemsize !== 0) {
+      throw corruptError(name, `stride ${s} of dimension ${d} is not a non-negative multiple of the ${dtype.itemsize}-byte item size`);
+    }
+    last += (shape[d]! - 1) * s;
+  }
+  const end = last + dtype.itemsize;
+  if (!Number.isSafeInteger(end) || end > size) {
+    throw corruptError(name, `the array (shape [${shape}], strides [${strides}], offset ${offset}) needs ${end} bytes but the block has ${size}`);
+  }
+  return (end - offset) / dtype.itemsize;
+}
+
+/**
+ * An n-d array in a shared memory block, zero-copy on both sides.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from '@shmbridge/core';
+ * const t = Tensor.create({ dtype: 'float32', shape: [2, 3] });
+ * t.data.set([1, 2, 3, 4, 5, 6]);
+ * // Python: shmbridge.ndarray(t.shm.name) -> array([[1., 2., 3.], [4., 5., 6.]], dtype=float32)
+ * const again = Tensor.attach(t.shm.name);
+ * again.data[5];            // 6
+ * again.close();
+ * t.close(); t.shm.unlink();
+ * ```
+ */
+export class Tensor {
+  /** The block behind the tensor. */
+  readonly shm: SharedMemory;
+  /** NumPy dtype name: `'float32'`, `'int64'`, … */
+  readonly dtype: DTypeName;
+  /** NumPy type string: `'<f4'`, `'|b1'`, … */
+  readonly descr: string;
+  readonly shape: readonly number[];
+  /** Byte strides, NumPy's convention. */
+  readonly strides: readonly number[];
+  /** Byte offset of the first element in the block. */
+  readonly offset: number;
+  readonly #itemsize: number;
+  readonly #span: number;
+  readonly #array: DType['array'];
+
+  private constructor(shm: SharedMemory, layout: Layout) {
+    this.shm = shm;
+    this.dtype = layout.dtype.name;
+    this.descr = layout.dtype.descr;
+    this.shape = Object.freeze([...layout.shape]);
+    this.strides = Object.freeze([...layout.strides]);
+    this.offset = layout.offset;
+    this.#itemsize = layout.dtype.itemsize;
+    this.#array = layout.dtype.array;
+    try {
+      this.#span = span(layout, shm.size, shm.name);
+    } catch (err) {
+      shm.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a zeroed tensor in a new block, written as a NumPy `.npy` array
+   * (header, then data on a 64-byte boundary), so `Tensor.attach(name)` and
+   * Python's `shmbridge.ndarray(name)` need nothing but the name.
+   * @throws {TypeError|RangeError} for an unknown or big-endian dtype, a bad shape or option
+   * @throws {SyscallError} from creating the block
+   */
+  static create(options: TensorCreateOptions): Tensor {
+    // Validate arguments
+    const { dtype: spec, shape, order = 'C', ...blockOptions } = parseArg(createSchema, options, 'options');
+    const dtype = dtypeOf(spec, 'options.dtype');
+    const nbytes = elementCount(shape, 'options.shape') * dtype.itemsize;
+    // Write the block
+    const header = formatNpyHeader(dtype.descr, order === 'F', shape);
+    const shm = SharedMemory.create(header.length + nbytes, { ...blockOptions, name: blockOptions.name ?? undefined });
+    shm.buf.set(header, 0);
+    return new Tensor(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length });
+  }
+
+  /**
+   * Attaches to a tensor: by name for `.npy` blocks (what `Tensor.create` and
+   * Python's `shmbridge.share` write), or by handle for any other layout, e.g.
+   * `{ name, dtype: '<i8', shape: [6], offset: 0, strides: [8] }` for the NumPy
+   * example of Python's docs. Handles from other processes are validated before
+   * any syscall.
+   * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle
+   * @throws {SyscallError} `ENOENT`… from attaching
+   * @throws `ERR_SHM_CORRUPT` if the header is malformed or the array does not fit the block
+   */
+  static attach(nameOrHandle: string | TensorHandle): Tensor {
+    if (typeof nameOrHandle === 'string') {
+      const shm = SharedMemory.attach(checkName(nameOrHandle));
+      try {
+        const bytes = shm.view(Uint8Array);
+        if (!isNpy(bytes)) throw corruptError(shm.name, 'bad .npy header: no \\x93NUMPY magic (a headerless block attaches with a handle: Tensor.attach({ name, dtype, shape, offset, strides }))');
+        const header = parseNpyHeader(bytes, shm.name);
+        const dtype = dtypeOf(header.descr, 'header descr');
+        const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
+        return new Tensor(shm, { dtype, shape: header.shape, strides, offset: header.dataOffset });
+      } catch (err) {
+        shm.close();
+        throw err;
+      }
+    }
+    const h = parseHandle(handleSchema, nameOrHandle, 'tensor handle');
+    const name = checkName(h.name, 'handle.name');
+    const dtype = dtypeOf(h.dtype, 'handle.dtype');
+    const strides = h.strides ?? contiguousStrides(h.shape, dtype.itemsize, 'C');
+    if (strides.length !== h.shape.length) throw invalidArgValue('handle.strides', `must have one stride per dimension (${h.shape.length})`, strides);
+    return new Tensor(SharedMemory.attach(name), { dtype, shape: h.shape, strides, offset: h.offset });
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return elementCount(this.shape, 'shape');
+  }
+
+  /**
+   * The elements, zero-copy: a typed array over the block from the first
+   * element to the last (bool: Uint8Array of 0/1; int64: BigInt64Array). For C-
+   * or Fortran-contiguous tensors that is exactly the array in memory order;
+   * for other strides, element (i, j, …) is `data[t.indexOf(i, j, …)]`.
+   * @throws `ERR_SHM_CLOSED` after close
+   */
+  get data(): TypedArray {
+    return this.shm.view(this.#array, { offset: this.offset, length: this.#span });
+  }
+
+  /** Position in {@link data} of the element at these indices. */
+  indexOf(...indices: number[]): number {
+    if (indices.length !== this.shape.length) throw outOfRange('indices.length', `${this.shape.length}`, indices.length);
+    let at = 0;
+    indices.forEach((ix, d) => {
+      if (!Number.isInteger(ix) || ix < 0 || ix >= this.shape[d]!) throw outOfRange(`indices[${d}]`, `an integer from 0 to ${this.shape[d]! - 1}`, ix);
+      at += ix * this.strides[d]!;
+    });
+    return at / this.#itemsize;
+  }
+
+  /** `{ name, dtype, shape, offset, strides }`: attach with `Tensor.attach(handle)` here or `shmbridge.ndarray(handle)` in Python. */
+  get handle(): TensorHandle {
+    return { name: this.shm.name, dtype: this.descr, shape: [...this.shape], offset: this.offset, strides: [...this.strides] };
+  }
+
+  toJSON(): TensorHandle {
+    return this.handle;
+  }
+
+  /** Closes the block (detaching `data`); `t.shm.unlink()` removes it. Idempotent. */
+  close(): this {
+    this.shm.close();
+    return this;
+  }
+
+  [dispose](): void {
+    this.close();
+  }
+
+  [inspect.custom](): string {
+    return `Tensor(${this.dtype}, shape=[${this.shape.join(', ')}], name='${this.shm.name}'${this.shm.closed ? ', closed' : ''})`;
+  }
+}
