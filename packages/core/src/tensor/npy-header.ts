@@ -93,7 +93,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   } catch {
     return fail('header is not valid UTF-8');
   }
-  const dict = parseDict(text.trimEnd(), fail);
+  const dict = parseDict(text, fail);
   return { ...dict, dataOffset: start + hlen, version: [major, minor] };
 }
 
@@ -125,14 +125,18 @@ function parseDict(src: string, fail: (what: string) => never): Omit<NpyHeader, 
   };
   const int = (): number => {
     ws();
-    const m = /^\d{1,16}/.exec(src.slice(i, i + 17));
-    if (!m) fail(`expected a non-negative integer at ${i}`);
+    // Python's int literal: no leading zeros (numpy's ast.literal_eval refuses "07").
+    const m = /^(0|[1-9]\d{0,15})(?![0-9])/.exec(src.slice(i, i + 18));
+    if (!m) fail(`expected a non-negative integer (no leading zeros) at ${i}`);
     i += m![0].length;
     const n = Number(m![0]);
     if (!Number.isSafeInteger(n)) fail(`dimension ${m![0]} is too large`);
     return n;
   };
   const values = new Map<string, unknown>();
+  // numpy writes the dict at the very start; Python would also take some leading
+  // whitespace, but we only accept what can never be an indentation error.
+  if (src[0] !== '{') fail('header does not start with {');
   expect('{');
   for (;;) {
     ws();
@@ -170,8 +174,11 @@ function parseDict(src: string, fail: (what: string) => never): Omit<NpyHeader, 
     if (src[i] === ',') i++;
     else if (src[i] !== '}') fail(`expected ',' or '}' at ${i}`);
   }
-  ws();
-  if (i !== src.length) fail('text after the header dict');
+  const rest = src.slice(i);
+  if (!/^[ \t\r\n]*$/.test(rest)) fail('text after the header dict');
+  // "}\n  " is an "unexpected indent" to Python's parser: whitespace that
+  // breaks the line must end with the break (numpy ends with "\n").
+  if (/[\r\n]/.test(rest) && !/[\r\n]$/.test(rest)) fail('whitespace after the last line break');
   for (const k of ['descr', 'fortran_order', 'shape']) if (!values.has(k)) fail(`missing key '${k}'`);
   return { descr: values.get('descr') as string, fortranOrder: values.get('fortran_order') as boolean, shape: values.get('shape') as number[] };
 }
