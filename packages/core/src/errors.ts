@@ -86,3 +86,17 @@ export function closedError(what: string, name: string): CodedError {
 export function corruptError(name: string, what: string): CodedError {
   return coded(new Error(`Shared memory block '${name}' is corrupt: ${what}`), 'ERR_SHM_CORRUPT');
 }
+
+/**
+ * `Error` `ERR_PICKLE_REJECTED`: a pickle asks for something shmbridge will not
+ * do — a global outside the allow-list (`os.system`…), persistent ids,
+ * extension codes, out-of-band buffers. Refused before any side effect.
+ */
+export function pickleRejected(what: string): CodedError {
+  return coded(new Error(`pickle rejected: ${what}`), 'ERR_PICKLE_REJECTED');
+}
+
+/** `Error` `ERR_PICKLE_INVALID`: bytes that are not a well-formed pickle (truncated, garbage, too deep). */
+export function pickleInvalid(what: string): CodedError {
+  return coded(new Error(`invalid pickle: ${what}`), 'ERR_PICKLE_INVALID');
+}

@@ -6,5 +6,11 @@
 export { ShareableList } from './shareable-list/shareable-list.js';
 export type { ShareableListHandle, ShareableListOptions } from './shareable-list/shareable-list.js';
 export type { LayoutKind } from './shareable-list/layout.js';
-export { py, PyBytes, PyFloat, PyInt, pyEquals } from './py.js';
+export { py, PyBytes, PyFloat, PyInt, PyTuple, pyEquals } from './py.js';
 export type { PyInput, PyValue } from './py.js';
+export { dumps, loads, PyCall, PyGlobal } from './pickle/index.js';
+export type { LoadOptions } from './pickle/index.js';
+export { fromPickle, toPickle } from './handles/pickles.js';
+export { fromHandle } from './handles/json.js';
+export type { Handle } from './handles/json.js';
+export { MSGPACK_TYPES, registerMsgpackExtensions } from './handles/msgpack.js';

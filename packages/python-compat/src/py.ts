@@ -26,6 +26,12 @@ export class PyBytes {
   constructor(readonly value: Uint8Array) {}
 }
 
+/** A Python tuple (JS arrays are Python lists). */
+export class PyTuple<T = unknown> {
+  readonly [BRAND] = 'tuple' as const;
+  constructor(readonly items: readonly T[]) {}
+}
+
 /** A Python value as JS reads it: `int` → number|bigint, `float` → number, `str`, `bytes` → Uint8Array, `None` → null. */
 export type PyValue = number | bigint | boolean | string | Uint8Array | null;
 
@@ -62,6 +68,10 @@ export const py = {
     if (typeof x !== 'number') throw invalidArgType('x', 'a number', x);
     return new PyFloat(x);
   },
+  /** Python `tuple` of the given items (a JS array is a `list`). */
+  tuple<T extends unknown[]>(...items: T): PyTuple<T[number]> {
+    return new PyTuple(items);
+  },
   /** Python `bytes`: a string is encoded as UTF-8; a Uint8Array is taken as is. */
   bytes(x: string | Uint8Array): PyBytes {
     if (typeof x === 'string') return new PyBytes(Buffer.from(x, 'utf8'));
@@ -71,8 +81,8 @@ export const py = {
 };
 
 /** Which forced type a value carries, if any (works across two copies of this package). */
-export function forcedType(value: unknown): 'int' | 'float' | 'bytes' | undefined {
-  return value !== null && typeof value === 'object' ? (value as { [BRAND]?: 'int' | 'float' | 'bytes' })[BRAND] : undefined;
+export function forcedType(value: unknown): 'int' | 'float' | 'bytes' | 'tuple' | undefined {
+  return value !== null && typeof value === 'object' ? (value as { [BRAND]?: 'int' | 'float' | 'bytes' | 'tuple' })[BRAND] : undefined;
 }
 
 /** Python's `==` between two values read from a list: `1 == 1.0 == True`, bytes by content. */

@@ -146,6 +146,8 @@ export function encodeValue(value: PyInput, where: string, index: number, option
           const b = (value as PyBytes).value;
           return chars(b, undefined, b.length, Code.Bytes, b.length, where, index, options.nulSentinel);
         }
+        default:
+          break;
       }
     }
   }
