@@ -12,6 +12,6 @@ export { parseArg, parseHandle } from './validate.js';
 export { Tensor } from './tensor/tensor.js';
 export type { TensorCreateOptions, TensorHandle } from './tensor/tensor.js';
 export { dtypeOf } from './tensor/dtypes.js';
-export type { DType, DTypeName } from './tensor/dtypes.js';
+export type { ArrayOfDType, DType, DTypeName } from './tensor/dtypes.js';
 export { formatNpyHeader, isNpy, parseNpyHeader } from './tensor/npy-header.js';
 export type { NpyHeader } from './tensor/npy-header.js';

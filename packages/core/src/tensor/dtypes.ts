@@ -4,13 +4,29 @@
  * and the typed array each is viewed through.
  */
 import { invalidArgValue } from '../errors.js';
-import type { TypedArrayConstructor } from '../views.js';
+import type { TypedArray, TypedArrayConstructor } from '../views.js';
 
 /** The dtype names shmbridge accepts (NumPy's). */
 export type DTypeName =
   | 'int8' | 'int16' | 'int32' | 'int64'
   | 'uint8' | 'uint16' | 'uint32' | 'uint64'
   | 'float16' | 'float32' | 'float64' | 'bool';
+
+/** The typed array each dtype is read through. */
+export interface ArrayOfDType {
+  int8: Int8Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  uint8: Uint8Array;
+  uint16: Uint16Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+  float16: TypedArray;
+  float32: Float32Array;
+  float64: Float64Array;
+  bool: Uint8Array;
+}
 
 export interface DType {
   name: DTypeName;

@@ -21,6 +21,9 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
 const MAX_HEADER_SIZE = 10000;
 /** Dimensions we accept (numpy's NPY_MAXDIMS is 64). */
 const MAX_DIMS = 64;
+// Made once: constructing a TextDecoder costs more than parsing a header.
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface NpyHeader {
   /** NumPy type string, e.g. `<f4`. */
@@ -89,7 +92,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   if (start + hlen > bytes.length) fail(`header of ${hlen} bytes runs past the end of the block (${bytes.length} bytes)`);
   let text: string;
   try {
-    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(bytes.subarray(start, start + hlen));
+    text = (major === 3 ? utf8 : latin1).decode(bytes.subarray(start, start + hlen));
   } catch {
     return fail('header is not valid UTF-8');
   }

@@ -10,8 +10,7 @@ import { corruptError, invalidArgValue, outOfRange } from '../errors.js';
 import { checkName } from '../names.js';
 import { SharedMemory, type CreateOptions } from '../shared-memory.js';
 import { parseArg, parseHandle } from '../validate.js';
-import type { TypedArray } from '../views.js';
-import { dtypeOf, type DType, type DTypeName } from './dtypes.js';
+import { dtypeOf, type ArrayOfDType, type DType, type DTypeName } from './dtypes.js';
 import { formatNpyHeader, isNpy, parseNpyHeader } from './npy-header.js';
 
 /**
@@ -28,9 +27,9 @@ export interface TensorHandle {
 }
 
 /** Options of {@link Tensor.create}. */
-export interface TensorCreateOptions extends CreateOptions {
-  /** `'float32'`, `'int64'`, … or a NumPy type string such as `'<f4'`. */
-  dtype: DTypeName | string;
+export interface TensorCreateOptions<D extends DTypeName = DTypeName> extends CreateOptions {
+  /** `'float32'`, `'int64'`, … (NumPy type strings such as `'<f4'` are accepted too). */
+  dtype: D;
   /** Dimensions; `[]` is a scalar. */
   shape: readonly number[];
   /** Memory order: `'C'` (row-major, default) or `'F'` (column-major, NumPy's fortran_order). */
@@ -129,11 +128,11 @@ function span(layout: Layout, size: number, name: string): number {
  * t.close(); t.shm.unlink();
  * ```
  */
-export class Tensor {
+export class Tensor<D extends DTypeName = DTypeName> {
   /** The block behind the tensor. */
   readonly shm: SharedMemory;
   /** NumPy dtype name: `'float32'`, `'int64'`, … */
-  readonly dtype: DTypeName;
+  readonly dtype: D;
   /** NumPy type string: `'<f4'`, `'|b1'`, … */
   readonly descr: string;
   readonly shape: readonly number[];
@@ -147,7 +146,7 @@ export class Tensor {
 
   private constructor(shm: SharedMemory, layout: Layout) {
     this.shm = shm;
-    this.dtype = layout.dtype.name;
+    this.dtype = layout.dtype.name as D;
     this.descr = layout.dtype.descr;
     this.shape = Object.freeze([...layout.shape]);
     this.strides = Object.freeze([...layout.strides]);
@@ -169,7 +168,7 @@ export class Tensor {
    * @throws {TypeError|RangeError} for an unknown or big-endian dtype, a bad shape or option
    * @throws {SyscallError} from creating the block
    */
-  static create(options: TensorCreateOptions): Tensor {
+  static create<D extends DTypeName>(options: TensorCreateOptions<D>): Tensor<D> {
     // Validate arguments
     const { dtype: spec, shape, order = 'C', ...blockOptions } = parseArg(createSchema, options, 'options');
     const dtype = dtypeOf(spec, 'options.dtype');
@@ -178,7 +177,7 @@ export class Tensor {
     const header = formatNpyHeader(dtype.descr, order === 'F', shape);
     const shm = SharedMemory.create(header.length + nbytes, { ...blockOptions, name: blockOptions.name ?? undefined });
     shm.buf.set(header, 0);
-    return new Tensor(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length });
+    return new Tensor<D>(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length });
   }
 
   /**
@@ -226,8 +225,8 @@ export class Tensor {
    * for other strides, element (i, j, …) is `data[t.indexOf(i, j, …)]`.
    * @throws `ERR_SHM_CLOSED` after close
    */
-  get data(): TypedArray {
-    return this.shm.view(this.#array, { offset: this.offset, length: this.#span });
+  get data(): ArrayOfDType[D] {
+    return this.shm.view(this.#array, { offset: this.offset, length: this.#span }) as ArrayOfDType[D];
   }
 
   /** Position in {@link data} of the element at these indices. */

@@ -1,16 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx/cli');
-const examples = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs an example exactly as the README says to (through tsx, importing the built packages). */
-export function runExample(file: string, timeout = 120_000) {
-  return spawnSync(process.execPath, [tsx, file], { cwd: examples, encoding: 'utf8', timeout });
-}
+import { runExample } from './run-example.js';
 
 describe('examples', () => {
   it('demo.ts: Node and python3 read each other\'s writes in one block', () => {
