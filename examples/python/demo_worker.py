@@ -1,13 +1,34 @@
-"""The Python half of the shmbridge demo: attach to Node's block by name."""
+"""The Python half of the shmbridge demo: attach to Node's objects by name."""
 import struct
 import sys
 
-import shmbridge  # attach() never lets Python's resource tracker unlink Node's block
+import shmbridge  # attaches without letting Python's resource tracker unlink Node's blocks
 
-shm = shmbridge.attach(sys.argv[1])
+block_name, list_name, tensor_name = sys.argv[1:4]
+
+# 1. The raw block, through multiprocessing.shared_memory.SharedMemory
+shm = shmbridge.attach(block_name)
 greeting = bytes(shm.buf[:15]).decode()
 xs = struct.unpack_from("<4d", shm.buf, 64)
-print(f"python: attached {shm.name} ({shm.size} bytes), read {greeting!r} and {list(xs)}")
+print(f"python: block  {shm.name} ({shm.size} bytes): read {greeting!r} and {list(xs)}")
 shm.buf[128:145] = b"hello from Python"
 struct.pack_into("<4d", shm.buf, 64, *(2 * x for x in xs))
 shm.close()
+
+# 2. The list, as CPython's own ShareableList
+sl = shmbridge.shareable_list(list_name)
+print(f"python: list   {list(sl)}")
+sl[0] = "hi Node"
+sl[1] += 1
+sl.shm.close()
+
+# 3. The tensor, as a numpy array (zero-copy)
+try:
+    import numpy  # noqa: F401
+except ImportError:
+    print("python: tensor skipped: numpy is not installed for this python3 (pip install numpy)")
+else:
+    a = shmbridge.ndarray(tensor_name)
+    print(f"python: tensor {a.dtype} {a.shape}, sum={a.sum()}")
+    a *= 10
+    del a

@@ -5,6 +5,7 @@ pyarrow are imported by the functions that need them.
 
 - ``attach(name)``: a ``multiprocessing.shared_memory.SharedMemory`` that
   Python's resource tracker never unlinks (any Python >= 3.8).
+- ``shareable_list(name)``: the same for a ``ShareableList``.
 - ``ndarray(name_or_handle)``: a numpy array over a tensor block, zero-copy.
 - ``tensor(name_or_handle)``: a torch tensor over a tensor block, zero-copy.
 - ``share(array)``: a new block holding ``array`` in the ``.npy`` format
@@ -15,7 +16,8 @@ JSON strings: ``{"name", "dtype", "shape", "offset", "strides"}``.
 """
 from ._attach import UntrackedSharedMemory, attach
 from ._handles import HandleError, parse_handle
+from ._list import shareable_list
 from ._tensor import ndarray, share, tensor
 
-__all__ = ["attach", "ndarray", "tensor", "share", "parse_handle", "HandleError", "UntrackedSharedMemory"]
+__all__ = ["attach", "shareable_list", "ndarray", "tensor", "share", "parse_handle", "HandleError", "UntrackedSharedMemory"]
 __version__ = "0.1.0"

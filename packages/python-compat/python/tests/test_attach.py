@@ -65,3 +65,18 @@ def test_attached_block_pickles_as_an_untracked_attach(block):
     assert isinstance(b, shmbridge.UntrackedSharedMemory) and b.name == shm.name
     b.close()
     a.close()
+
+
+@pytest.mark.parametrize("exe", PYTHONS, ids=lambda p: p.split("/")[-3])
+def test_shareable_list_attach_survives_and_reads(exe):
+    # The list is made by the interpreter under test (its own layout: 3.8 differs).
+    r = run_python(exe, """
+import shmbridge, subprocess, sys
+from multiprocessing import shared_memory
+made = shared_memory.ShareableList(['howdy', 42, 2.5, None, True])
+code = "import shmbridge, sys; sl = shmbridge.shareable_list(sys.argv[1]); print(list(sl)); sl[1] = 43; sl.shm.close()"
+out = subprocess.run([sys.executable, "-c", code, made.shm.name], capture_output=True, text=True)
+print(out.stdout.strip(), out.stderr.strip() == "", made[1])
+made.shm.close(); made.shm.unlink()
+""")
+    assert r.stdout.strip() == "['howdy', 42, 2.5, None, True] True 43"
