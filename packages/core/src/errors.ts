@@ -86,3 +86,19 @@ export function closedError(what: string, name: string): CodedError {
 export function corruptError(name: string, what: string): CodedError {
   return coded(new Error(`Shared memory block '${name}' is corrupt: ${what}`), 'ERR_SHM_CORRUPT');
 }
+
+/**
+ * `AuthenticationError` `ERR_SHM_AUTH`: a manager handshake failed (wrong
+ * authkey, or a peer that does not speak `multiprocessing.connection`'s
+ * challenge). Named like CPython's `multiprocessing.AuthenticationError`.
+ */
+export function authError(message: string): CodedError {
+  const err = coded(new Error(message), 'ERR_SHM_AUTH');
+  err.name = 'AuthenticationError';
+  return err;
+}
+
+/** `Error` `ERR_SHM_CONNECTION`: a manager connection ended or sent a malformed frame. */
+export function connectionError(message: string): CodedError {
+  return coded(new Error(message), 'ERR_SHM_CONNECTION');
+}
