@@ -150,11 +150,29 @@ struct Mapping {
   size_t length;
 };
 
-void FinalizeMapping(napi_env, void* data, void*) {
+// Bytes mapped by this isolate and not yet unmapped. V8 is not told about
+// them (see above), so src/gc-pressure.ts reads this to decide when to ask
+// for a collection of mappings that were dropped without close().
+struct InstanceData {
+  int64_t mapped = 0;
+};
+
+InstanceData* Instance(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<InstanceData*>(data);
+}
+
+void Release(napi_env env, Mapping* m) {
+  if (InstanceData* d = Instance(env)) d->mapped -= static_cast<int64_t>(m->length);
+  delete m;
+}
+
+void FinalizeMapping(napi_env env, void* data, void*) {
   // The ArrayBuffer was collected, so no view of it is left: unmapping is safe.
   Mapping* m = static_cast<Mapping*>(data);
   munmap(m->addr, m->length);
-  delete m;
+  Release(env, m);
 }
 
 napi_value ToNapi(v8::Local<v8::Value> value) {
@@ -195,6 +213,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     delete m;
     return Int(env, -ENOMEM);
   }
+  Instance(env)->mapped += static_cast<int64_t>(length);
   return Napi::Value(env, result);
 }
 
@@ -214,11 +233,29 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   }
   int r = munmap(m->addr, m->length);
   int err = errno;
-  delete m;
+  Release(env, m);
   return Int(env, r < 0 ? -err : 0);
 }
 
+// -> bytes currently mapped by this isolate
+Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
+  return Int(info.Env(), static_cast<double>(Instance(info.Env())->mapped));
+}
+
+// Reports `bytes` of external memory to V8 and withdraws it at once: V8 sees
+// the pressure (and schedules or runs a GC) without keeping the charge.
+Napi::Value RequestGc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t bytes = info[0].As<Napi::Number>().Int64Value();
+  int64_t ignored;
+  napi_adjust_external_memory(env, bytes, &ignored);
+  napi_adjust_external_memory(env, -bytes, &ignored);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  napi_set_instance_data(
+      env, new InstanceData(), [](napi_env, void* data, void*) { delete static_cast<InstanceData*>(data); }, nullptr);
   exports["open"] = Napi::Function::New(env, Open);
   exports["unlink"] = Napi::Function::New(env, Unlink);
   exports["truncate"] = Napi::Function::New(env, Truncate);
@@ -229,6 +266,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["trackerFd"] = Napi::Function::New(env, TrackerFd);
   exports["map"] = Napi::Function::New(env, Map);
   exports["unmap"] = Napi::Function::New(env, Unmap);
+  exports["mappedBytes"] = Napi::Function::New(env, MappedBytes);
+  exports["requestGc"] = Napi::Function::New(env, RequestGc);
   Napi::Object c = Napi::Object::New(env);
   c["O_RDONLY"] = Int(env, O_RDONLY);
   c["O_RDWR"] = Int(env, O_RDWR);

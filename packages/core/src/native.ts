@@ -26,6 +26,10 @@ export interface NativeBinding {
   trackerFd(fd?: number): number;
   map(fd: number, length: number, extraFlags: number, detachKey: object): ArrayBuffer | number;
   unmap(buffer: ArrayBuffer, detachKey: object): number;
+  /** Bytes this isolate has mapped and not yet unmapped. */
+  mappedBytes(): number;
+  /** Makes V8 feel `bytes` of external memory pressure, without keeping the charge. */
+  requestGc(bytes: number): void;
   readonly constants: {
     readonly O_RDONLY: number;
     readonly O_RDWR: number;

@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
 import { z } from 'zod';
 import { closedError, invalidArgType, outOfRange, syscallError } from './errors.js';
+import { noteMapping } from './gc-pressure.js';
 import { checkName, generateName } from './names.js';
 import { native, type StatTuple } from './native.js';
 import { ensureTracker, register, unregister } from './tracker.js';
@@ -90,6 +91,7 @@ function map(fd: number, size: number, name: string): ArrayBuffer {
   const buffer = native.map(fd, size, 0, DETACH_KEY);
   if (typeof buffer === 'number') throw syscallError(buffer, 'mmap', name);
   markAsUntransferable(buffer);
+  noteMapping();
   return buffer;
 }
 

@@ -131,4 +131,27 @@ describe('SharedMemory#close', () => {
       shm.close().unlink();
     }
   });
+
+  it('bounds what dropped-but-unclosed mappings hold: V8 is asked to collect past 1 GiB of growth', async () => {
+    // 64 blocks of 256 MiB (16 GiB) dropped without close(): mappings are not
+    // charged to V8, so without src/gc-pressure.ts nothing would collect them.
+    const r = await runNode(`
+      const { SharedMemory } = await import(core);
+      const { readFileSync } = await import('node:fs');
+      const live = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('/dev/shm/psm_')).length;
+      let max = 0;
+      for (let i = 0; i < 64; i++) {
+        const s = SharedMemory.create(256 << 20, { track: false, reserve: false });
+        s.buf[0] = 1;
+        s.unlink();
+        await new Promise((r) => setImmediate(r));
+        max = Math.max(max, live());
+      }
+      console.log(max);
+    `);
+    expect(r.stderr).toBe('');
+    const max = Number(r.stdout);
+    expect(max).toBeGreaterThan(4); // 1 GiB of growth is allowed before asking
+    expect(max).toBeLessThanOrEqual(24);
+  });
 });
