@@ -5,10 +5,19 @@
 // (distro and official tarball layouts), or at npm's configured nodedir.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
+const { existsSync, readdirSync, statSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+
+// A local build older than its sources (after a pull) is rebuilt, not reused.
+function localBuildStale() {
+  const binary = path.join(root, 'build', 'Release', 'shmbridge.node');
+  if (!existsSync(binary)) return false;
+  const sources = ['binding.gyp', ...readdirSync(path.join(root, 'native')).map((f) => path.join('native', f))];
+  const built = statSync(binary).mtimeMs;
+  return sources.some((f) => statSync(path.join(root, f)).mtimeMs > built);
+}
 
 function prebuiltLoads() {
   try {
@@ -35,7 +44,7 @@ function localHeaders() {
   return existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
 }
 
-if (process.env.SHMBRIDGE_FORCE_BUILD || !prebuiltLoads()) {
+if (process.env.SHMBRIDGE_FORCE_BUILD || localBuildStale() || !prebuiltLoads()) {
   const [cmd, ...args] = nodeGypCommand();
   const r = spawnSync(cmd, [...args, 'rebuild', ...localHeaders()], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {

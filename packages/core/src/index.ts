@@ -2,7 +2,7 @@
  * @shmbridge/core: Python's `multiprocessing.shared_memory` for Node.js.
  * @packageDocumentation
  */
-export { SharedMemory } from './shared-memory.js';
+export { SharedMemory, unlinkBlock } from './shared-memory.js';
 export type { SharedMemoryOptions, CreateOptions, SharedMemoryHandle } from './shared-memory.js';
 export { checkName, generateName, MAX_NAME_BYTES, NAME_PREFIX } from './names.js';
 export type { TypedArray, TypedArrayConstructor, ViewOptions } from './views.js';

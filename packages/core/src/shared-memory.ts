@@ -169,10 +169,13 @@ export class SharedMemory {
   /** The block's size in bytes, as fstat reports it (Python's `.size`). */
   readonly size: number;
   /** Whether this process created the block and tracks it for cleanup at exit. */
-  readonly tracked: boolean;
+  get tracked(): boolean {
+    return this.#tracked;
+  }
 
   #buffer: ArrayBuffer | undefined;
   #buf: Buffer | undefined;
+  #tracked: boolean;
 
   /**
    * Creates a block or attaches to one, as Python's
@@ -204,7 +207,7 @@ export class SharedMemory {
     this.name = mapped.name;
     this.size = mapped.size;
     this.#buffer = mapped.buffer;
-    this.tracked = Boolean(o.create && (o.track ?? true));
+    this.#tracked = Boolean(o.create && (o.track ?? true));
   }
 
   /**
@@ -304,11 +307,22 @@ export class SharedMemory {
    * @returns this
    */
   unlink(): this {
-    const r = native.unlink(`/${this.name}`);
-    // Whoever unlinks, the tracker must forget the name, so it never removes a
-    // later block that reuses it.
-    unregister(this.name);
-    if (r < 0) throw syscallError(r, 'shm_unlink', this.name);
+    unlinkBlock(this.name);
+    this.#tracked = false;
+    return this;
+  }
+
+  /**
+   * Hands ownership on: this process stops tracking the block, so it is no
+   * longer unlinked when this process exits. For blocks whose lifetime another
+   * owner now manages (a SharedMemoryManager, a process that will unlink it).
+   * @returns this
+   */
+  untrack(): this {
+    if (this.#tracked) {
+      unregister(this.name);
+      this.#tracked = false;
+    }
     return this;
   }
 
@@ -326,4 +340,25 @@ export class SharedMemory {
   [inspect.custom](): string {
     return `SharedMemory('${this.name}', size=${this.size}${this.closed ? ', closed' : ''})`;
   }
+}
+
+/**
+ * Removes a block's name by name (`shm_unlink`), without attaching to it — for
+ * cleaning up a block whose name is all you have, as `fs.unlinkSync` does for files.
+ * @throws {TypeError|RangeError} for an invalid name, before any syscall
+ * @throws {SyscallError} `ENOENT` if there is no such block, `EACCES`…
+ * @example
+ * ```ts
+ * import { SharedMemory, unlinkBlock } from '@shmbridge/core';
+ * const { name } = SharedMemory.create(16).close();
+ * unlinkBlock(name);
+ * ```
+ */
+export function unlinkBlock(name: string): void {
+  const checked = checkName(name);
+  const r = native.unlink(`/${checked}`);
+  // Whoever unlinks, this process's tracker must forget the name, so it never
+  // removes a later block that reuses it.
+  unregister(checked);
+  if (r < 0) throw syscallError(r, 'shm_unlink', checked);
 }

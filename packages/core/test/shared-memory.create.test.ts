@@ -117,7 +117,9 @@ describe('SharedMemory create', () => {
   it('creates untracked and unreserved blocks when asked', () => {
     const shm = SharedMemory.create(8, { track: false, reserve: false });
     expect(shm.tracked).toBe(false);
-    expect(SharedMemory.create(8).close().unlink().tracked).toBe(true);
+    const tracked = SharedMemory.create(8);
+    expect(tracked.tracked).toBe(true);
+    expect(tracked.close().unlink().tracked).toBe(false); // unlinked: nothing left to track
     shm.close().unlink();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SharedMemory } from '@shmbridge/core';
+import { SharedMemory, unlinkBlock } from '@shmbridge/core';
 import { shmExists } from '@shmbridge/testkit';
 
 describe('SharedMemory#unlink', () => {
@@ -32,5 +32,16 @@ describe('SharedMemory#unlink', () => {
     const a = SharedMemory.create(32);
     expect(a.close().unlink()).toBe(a);
     expect(shmExists(a.name)).toBe(false);
+  });
+});
+
+describe('unlinkBlock', () => {
+  it('removes a block by name without attaching, with the same errors', () => {
+    const a = SharedMemory.create(8);
+    a.close();
+    unlinkBlock(a.name);
+    expect(shmExists(a.name)).toBe(false);
+    expect(() => unlinkBlock(a.name)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'shm_unlink', path: a.name }));
+    expect(() => unlinkBlock('a/b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });

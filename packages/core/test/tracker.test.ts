@@ -104,3 +104,19 @@ describe('creator tracking', () => {
     expect(r.stderr.match(/unlinked: (\S+) (\S+)\n/)).not.toBeNull();
   });
 });
+
+describe('SharedMemory#untrack', () => {
+  it('hands ownership on: an untracked block survives its creator\'s exit', async () => {
+    const r = await runNode(`
+      const { SharedMemory } = await import(core);
+      const a = SharedMemory.create(10).untrack();
+      console.log(a.name, a.tracked);
+    `);
+    const [name, tracked] = r.stdout.trim().split(' ');
+    expect(tracked).toBe('false');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(shmExists(name!)).toBe(true);
+    expect(r.stderr).toBe('');
+    SharedMemory.attach(name!).close().unlink();
+  });
+});
