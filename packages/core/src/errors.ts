@@ -99,4 +99,17 @@ export function pickleRejected(what: string): CodedError {
 /** `Error` `ERR_PICKLE_INVALID`: bytes that are not a well-formed pickle (truncated, garbage, too deep). */
 export function pickleInvalid(what: string): CodedError {
   return coded(new Error(`invalid pickle: ${what}`), 'ERR_PICKLE_INVALID');
+ * `AuthenticationError` `ERR_SHM_AUTH`: a manager handshake failed (wrong
+ * authkey, or a peer that does not speak `multiprocessing.connection`'s
+ * challenge). Named like CPython's `multiprocessing.AuthenticationError`.
+ */
+export function authError(message: string): CodedError {
+  const err = coded(new Error(message), 'ERR_SHM_AUTH');
+  err.name = 'AuthenticationError';
+  return err;
+}
+
+/** `Error` `ERR_SHM_CONNECTION`: a manager connection ended or sent a malformed frame. */
+export function connectionError(message: string): CodedError {
+  return coded(new Error(message), 'ERR_SHM_CONNECTION');
 }
