@@ -99,6 +99,9 @@ export function pickleRejected(what: string): CodedError {
 /** `Error` `ERR_PICKLE_INVALID`: bytes that are not a well-formed pickle (truncated, garbage, too deep). */
 export function pickleInvalid(what: string): CodedError {
   return coded(new Error(`invalid pickle: ${what}`), 'ERR_PICKLE_INVALID');
+}
+
+/**
  * `AuthenticationError` `ERR_SHM_AUTH`: a manager handshake failed (wrong
  * authkey, or a peer that does not speak `multiprocessing.connection`'s
  * challenge). Named like CPython's `multiprocessing.AuthenticationError`.

@@ -14,3 +14,6 @@ export { fromPickle, toPickle } from './handles/pickles.js';
 export { fromHandle } from './handles/json.js';
 export type { Handle } from './handles/json.js';
 export { MSGPACK_TYPES, registerMsgpackExtensions } from './handles/msgpack.js';
+export { SharedMemoryManager } from './manager/shared-memory-manager.js';
+export type { ManagerOptions, RemoteError } from './manager/shared-memory-manager.js';
+export type { Address } from './manager/connection.js';

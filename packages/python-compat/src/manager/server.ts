@@ -96,6 +96,7 @@ export class ManagerServer {
       shutdown = request.funcname === 'shutdown';
       reply = ['#RETURN', this.#dispatch(request)];
     } catch (err) {
+      // Bad frames and bad pickles get CPython's reply too, then the connection closes (it always does).
       reply = ['#TRACEBACK', remoteTraceback(err instanceof PythonException ? err.type : 'ValueError', (err as Error).message)];
     }
     conn.sendBytes(encodeReply(reply));
@@ -105,7 +106,7 @@ export class ManagerServer {
 
   #dispatch(request: Request): unknown {
     const { funcname, args, kwds } = request;
-    const arg = (name: string): unknown => (args.length ? args[0] : kwds[name]);
+    const arg = (name: string): unknown => (args.length ? args[0] : kwds.get(name));
     switch (funcname) {
       case 'dummy':
         return null;
