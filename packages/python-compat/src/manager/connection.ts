@@ -119,6 +119,17 @@ export class Connection {
     }
   }
 
+  /** Lets the process exit while this connection is idle (`socket.unref()`), or not. */
+  hold(held: boolean): void {
+    if (held) this.#socket.ref();
+    else this.#socket.unref();
+  }
+
+  /** Whether the peer has closed or the socket failed. */
+  get closed(): boolean {
+    return this.#ended || this.#failure !== undefined || this.#socket.destroyed;
+  }
+
   /** Ends the connection; pending reads fail with `ERR_SHM_CONNECTION`. */
   close(): void {
     this.#socket.end();

@@ -2,12 +2,16 @@
  * The manager's server: what CPython's `SharedMemoryServer` does
  * (`multiprocessing/managers.py`), for CPython and TS clients alike.
  *
- * Each connection carries one request, as `Server._handle_request` serves it:
- * the mutual HMAC challenge, one pickled `(ident, funcname, args, kwds)`, one
- * pickled reply, close. Only the public functions a SharedMemoryManager client
+ * A connection starts as `Server._handle_request` serves it: the mutual HMAC
+ * challenge, a pickled `(ident, funcname, args, kwds)`, a pickled reply. CPython
+ * clients then close; shmbridge's own client may send more requests on the
+ * same authenticated connection, which are served in turn until the peer
+ * closes (re-connecting and re-authenticating per request is most of a
+ * request's cost). Only the public functions a SharedMemoryManager client
  * uses are served; anything else gets CPython's `#TRACEBACK` reply. Requests
- * are decoded with no pickle globals allowed at all, frames are capped, and a
- * failure on one connection never reaches another.
+ * are decoded with no pickle globals allowed at all, frames are capped, a bad
+ * frame or pickle closes the connection after the error reply, and a failure
+ * on one connection never reaches another.
  */
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -17,7 +21,7 @@ import { decodeRequest, encodeReply, remoteTraceback, type Request, type Reply }
 
 /** A request is a short tuple; nothing a client sends legitimately comes near this. */
 const MAX_REQUEST_BYTES = 1 << 20;
-/** A connection that has not finished its request by then is dropped. */
+/** A connection that has not finished its handshake and first request by then is dropped. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Raised inside a handler to produce CPython's traceback text for that exception type. */
@@ -89,19 +93,35 @@ export class ManagerServer {
       conn.destroy(); // wrong key or not a manager client: nothing is read from it
       return;
     }
-    let reply: Reply;
-    let shutdown = false;
-    try {
-      const request = decodeRequest(await conn.recvBytes(MAX_REQUEST_BYTES));
-      shutdown = request.funcname === 'shutdown';
-      reply = ['#RETURN', this.#dispatch(request)];
-    } catch (err) {
-      // Bad frames and bad pickles get CPython's reply too, then the connection closes (it always does).
-      reply = ['#TRACEBACK', remoteTraceback(err instanceof PythonException ? err.type : 'ValueError', (err as Error).message)];
+    for (let first = true; ; first = false) {
+      let frame: Buffer;
+      try {
+        frame = await conn.recvBytes(MAX_REQUEST_BYTES);
+      } catch (err) {
+        // The peer closed (every CPython client does after its one request), or sent an oversized frame.
+        if (!first && (err as { code?: string }).code === 'ERR_SHM_CONNECTION') return conn.destroy();
+        conn.sendBytes(encodeReply(['#TRACEBACK', remoteTraceback('ValueError', (err as Error).message)]));
+        return conn.close();
+      }
+      if (first) socket.setTimeout(0); // authenticated and talking: no idle limit from here on
+      let reply: Reply;
+      let shutdown = false;
+      let fatal = false;
+      try {
+        const request = decodeRequest(frame);
+        shutdown = request.funcname === 'shutdown';
+        reply = ['#RETURN', this.#dispatch(request)];
+      } catch (err) {
+        fatal = !(err instanceof PythonException); // a bad pickle: answer, then close
+        reply = ['#TRACEBACK', remoteTraceback(err instanceof PythonException ? err.type : 'ValueError', (err as Error).message)];
+      }
+      conn.sendBytes(encodeReply(reply));
+      if (shutdown || fatal) {
+        conn.close();
+        if (shutdown) this.#options.onShutdown?.();
+        return;
+      }
     }
-    conn.sendBytes(encodeReply(reply));
-    conn.close();
-    if (shutdown) this.#options.onShutdown?.();
   }
 
   #dispatch(request: Request): unknown {

@@ -78,6 +78,9 @@ export class SharedMemoryManager {
   #process: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
   #shutdown = false;
+  /** With a manager this object started (shmbridge's own server): one authenticated connection, reused. */
+  #kept: Connection | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
 
   /**
    * A manager to connect to (Python's `SharedMemoryManager(address, authkey)`);
@@ -134,19 +137,58 @@ export class SharedMemoryManager {
     return this.#process !== undefined;
   }
 
-  /** One request on a fresh connection, as CPython's clients make them. */
-  async #call(funcname: string, args: readonly unknown[] = []): Promise<unknown> {
+  async #open(): Promise<Connection> {
     const conn = await Connection.connect(this.address);
     try {
       await answerChallenge(conn, this.authkey);
       await deliverChallenge(conn, this.authkey);
-      conn.sendBytes(encodeRequest(funcname, args));
-      const [kind, value] = decodeReply(await conn.recvBytes(MAX_REPLY_BYTES));
-      if (kind === '#RETURN') return value;
-      throw remoteError(typeof value === 'string' ? value : JSON.stringify(value));
-    } finally {
-      conn.close();
+    } catch (err) {
+      conn.destroy();
+      throw err;
     }
+    return conn;
+  }
+
+  static async #exchange(conn: Connection, funcname: string, args: readonly unknown[]): Promise<unknown> {
+    conn.sendBytes(encodeRequest(funcname, args));
+    const [kind, value] = decodeReply(await conn.recvBytes(MAX_REPLY_BYTES));
+    if (kind === '#RETURN') return value;
+    throw remoteError(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  /**
+   * One request. To a manager of unknown make: on a fresh connection, as
+   * CPython's clients do (CPython's server serves one request per
+   * connection). To the manager this object started: on one kept connection,
+   * requests queued in order.
+   */
+  #call(funcname: string, args: readonly unknown[] = []): Promise<unknown> {
+    if (!this.started) {
+      return this.#open().then(async (conn) => {
+        try {
+          return await SharedMemoryManager.#exchange(conn, funcname, args);
+        } finally {
+          conn.close();
+        }
+      });
+    }
+    const run = async (): Promise<unknown> => {
+      if (!this.#kept || this.#kept.closed) this.#kept = await this.#open();
+      const conn = this.#kept;
+      // Held only while a request is in flight: an idle manager connection never keeps this process alive.
+      conn.hold(true);
+      try {
+        return await SharedMemoryManager.#exchange(conn, funcname, args);
+      } catch (err) {
+        if (conn.closed) this.#kept = undefined;
+        throw err;
+      } finally {
+        conn.hold(false);
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
   }
 
   /**
@@ -206,6 +248,8 @@ export class SharedMemoryManager {
     try {
       await this.#call('shutdown');
     } finally {
+      this.#kept?.destroy();
+      this.#kept = undefined;
       const child = this.#process;
       if (child && this.#exited) {
         const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);

@@ -23,6 +23,8 @@ export interface LoadOptions {
 }
 
 const MARK = Symbol('mark');
+/** Made once: constructing a TextDecoder costs more than decoding a whole request. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Constructors protocols 2 and 3 use for plain data (set, frozenset,
@@ -67,7 +69,6 @@ export function loads(data: Uint8Array, options: LoadOptions = {}): unknown {
   const allowed = new Set(options.globals ?? []);
   const maxDepth = options.maxDepth ?? 1000;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let pos = 0;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];

@@ -43,6 +43,14 @@ class Out {
     this.#buf.writeBigUInt64LE(BigInt(n), this.#len);
     this.#len += 8;
   }
+  /** Writes a string whose chars are all below 0x80, one byte each. */
+  ascii(s: string): void {
+    this.#room(s.length);
+    this.#len += this.#buf.write(s, this.#len, 'latin1');
+  }
+  patchU64(at: number, n: number): void {
+    this.#buf.writeBigUInt64LE(BigInt(n), at);
+  }
   result(): Buffer {
     return this.#buf.subarray(0, this.#len);
   }
@@ -122,6 +130,7 @@ class Pickler {
 
   str(s: string): void {
     if (this.#get(`str:${s}`)) return;
+    if (s.length < 256 && this.#asciiShort(s)) return this.#memoize(`str:${s}`);
     const b = Buffer.from(s, 'utf8');
     if (b.length < 256) {
       this.out.byte(Op.SHORT_BINUNICODE);
@@ -135,6 +144,15 @@ class Pickler {
     }
     this.out.bytes(b);
     this.#memoize(`str:${s}`);
+  }
+
+  /** SHORT_BINUNICODE of an ASCII string, written straight into the output. */
+  #asciiShort(s: string): boolean {
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+    this.out.byte(Op.SHORT_BINUNICODE);
+    this.out.byte(s.length);
+    this.out.ascii(s);
+    return true;
   }
 
   bytes(b: Uint8Array): void {
@@ -297,15 +315,19 @@ class Pickler {
  */
 export function dumps(value: unknown): Buffer {
   const p = new Pickler();
+  const o = p.out;
+  o.byte(Op.PROTO);
+  o.byte(4);
+  // FRAME and its length go first; the length is patched in once known.
+  o.byte(Op.FRAME);
+  o.u64(0);
   p.value(value);
-  p.out.byte(Op.STOP);
-  const body = p.out.result();
-  const head: number[] = [Op.PROTO, 4];
-  if (body.length >= FRAME_SIZE_MIN) {
-    const frame = Buffer.alloc(9);
-    frame[0] = Op.FRAME;
-    frame.writeBigUInt64LE(BigInt(body.length), 1);
-    return Buffer.concat([Buffer.from(head), frame, body]);
+  o.byte(Op.STOP);
+  const all = o.result();
+  const body = all.length - 11;
+  if (body >= FRAME_SIZE_MIN) {
+    o.patchU64(3, body);
+    return all;
   }
-  return Buffer.concat([Buffer.from(head), body]);
+  return Buffer.concat([all.subarray(0, 2), all.subarray(11)]);
 }
