@@ -73,6 +73,8 @@ export interface PythonProcess {
   child: ChildProcess;
   /** The first line the script prints on stdout. */
   firstLine(): Promise<string>;
+  /** Resolves with everything printed so far once stdout matches `pattern`. */
+  waitForOutput(pattern: RegExp): Promise<string>;
   /** Writes to the script's stdin. */
   send(text: string): void;
   /** Settles when it exits: resolves with its output, or rejects if it failed (unless `allowFailure`). */
@@ -97,11 +99,17 @@ export function startPython(py: Python, code: string, options: PythonOptions = {
   });
   let stdout = '';
   let stderr = '';
-  const lineWaiters: Array<(line: string) => void> = [];
+  const outputWaiters: Array<{ pattern: RegExp; resolve: (out: string) => void }> = [];
+  const settle = () => {
+    for (const w of [...outputWaiters]) {
+      if (!w.pattern.test(stdout)) continue;
+      outputWaiters.splice(outputWaiters.indexOf(w), 1);
+      w.resolve(stdout);
+    }
+  };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
-    const i = stdout.indexOf('\n');
-    if (i >= 0) lineWaiters.splice(0).forEach((w) => w(stdout.slice(0, i)));
+    settle();
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
@@ -115,18 +123,19 @@ export function startPython(py: Python, code: string, options: PythonOptions = {
       } else resolvePromise(result);
     });
   });
+  function waitForOutput(pattern: RegExp): Promise<string> {
+    if (pattern.test(stdout)) return Promise.resolve(stdout);
+    return new Promise((resolvePromise, reject) => {
+      outputWaiters.push({ pattern, resolve: resolvePromise });
+      done.then(() => reject(new Error(`${py.label} exited before printing ${pattern}:\n${stdout}\n${stderr}`)), reject);
+    });
+  }
   return {
     child,
     done,
     send: (text) => child.stdin!.write(text),
-    firstLine: () => {
-      const i = stdout.indexOf('\n');
-      if (i >= 0) return Promise.resolve(stdout.slice(0, i));
-      return new Promise((resolvePromise, reject) => {
-        lineWaiters.push(resolvePromise);
-        done.then(() => reject(new Error(`${py.label} exited before printing a line:\n${stderr}`)), reject);
-      });
-    },
+    waitForOutput,
+    firstLine: () => waitForOutput(/\n/).then((out) => out.slice(0, out.indexOf('\n'))),
   };
 }
 

@@ -85,6 +85,25 @@ def map_block(name):
         os.close(fd)
 
 
-__all__ = ["UntrackedSharedMemory", "attach", "map_block"]
+__all__ = ["UntrackedSharedMemory", "attach", "create", "map_block"]
 if sys.version_info < (3, 8):  # pragma: no cover
     raise ImportError("shmbridge needs Python 3.8 or later (multiprocessing.shared_memory)")
+
+
+def create(size, name=None, track=True):
+    """Create a block (``SharedMemory(name, create=True, size=size)``).
+
+    With ``track=False`` this process's resource tracker will not unlink it at
+    exit: ownership goes to whoever reads the handle (e.g. Node, which
+    unlinks it when done).
+    """
+    if track:
+        return shared_memory.SharedMemory(name=name, create=True, size=size)
+    if sys.version_info >= (3, 13):
+        return shared_memory.SharedMemory(name=name, create=True, size=size, track=False)
+    from multiprocessing import resource_tracker
+
+    shm = shared_memory.SharedMemory(name=name, create=True, size=size)
+    resource_tracker.unregister(shm._name, "shared_memory")
+    shm._track = False  # unlink() then skips the tracker too (3.8-3.12 check it nowhere, harmless)
+    return shm

@@ -5,9 +5,7 @@ boundary), which is what Node's ``Tensor.create`` writes and ``share`` writes
 here, so a name is all a reader needs. Other layouts are described by a
 handle.
 """
-from multiprocessing import shared_memory
-
-from ._attach import map_block
+from ._attach import create, map_block
 from ._handles import parse_handle
 
 _MAGIC = b"\x93NUMPY"
@@ -80,12 +78,13 @@ def _npy_header(descr, fortran_order, shape):
     raise ValueError("npy header too long")
 
 
-def share(array, name=None):
+def share(array, name=None, track=True):
     """Copy ``array`` into a new block in the ``.npy`` format; return ``(shm, handle)``.
 
     The block is created by this process (tracked by Python's resource
     tracker, like any SharedMemory it creates): keep ``shm`` and call
-    ``shm.unlink()`` when readers are done. Node attaches with
+    ``shm.unlink()`` when readers are done — or pass ``track=False`` to hand
+    it to the reader (Node), which then unlinks it. Node attaches with
     ``Tensor.attach(shm.name)`` or ``Tensor.attach(handle)``.
     """
     np = _numpy()
@@ -97,7 +96,7 @@ def share(array, name=None):
         arr = np.ascontiguousarray(arr)
     descr = np.lib.format.dtype_to_descr(arr.dtype)
     header = _npy_header(descr, fortran, arr.shape)
-    shm = shared_memory.SharedMemory(name=name, create=True, size=len(header) + arr.nbytes)
+    shm = create(len(header) + arr.nbytes, name, track)
     try:
         shm.buf[: len(header)] = header
         view = np.ndarray(arr.shape, dtype=arr.dtype, buffer=shm.buf, offset=len(header), order="F" if fortran else "C")

@@ -80,3 +80,21 @@ print(out.stdout.strip(), out.stderr.strip() == "", made[1])
 made.shm.close(); made.shm.unlink()
 """)
     assert r.stdout.strip() == "['howdy', 42, 2.5, None, True] True 43"
+
+
+@pytest.mark.parametrize("exe", PYTHONS, ids=lambda p: p.split("/")[-3])
+def test_create_untracked_hands_the_block_on(exe):
+    r = run_python(exe, """
+import shmbridge
+s = shmbridge._attach.create(64, track=False)
+s.buf[0] = 9
+print(s.name)
+s.close()
+""")
+    name = r.stdout.strip()
+    try:
+        assert r.stderr == ""
+        assert exists(name)  # this Python exited; its tracker left the block to the new owner
+    finally:
+        import _posixshmem
+        _posixshmem.shm_unlink("/" + name)

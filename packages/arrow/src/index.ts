@@ -1,0 +1,8 @@
+/**
+ * @shmbridge/arrow: Apache Arrow tables in shared memory, zero-copy between
+ * Node (apache-arrow) and Python (pyarrow).
+ * @packageDocumentation
+ */
+export { attachTable, closeTable, shareTable, tableBlock } from './table.js';
+export type { TableHandle } from './table.js';
+export { align64, isArrowStream, walkStream } from './ipc-stream.js';

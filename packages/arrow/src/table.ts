@@ -1,0 +1,93 @@
+/**
+ * Arrow tables in shared memory: `shareTable` writes an apache-arrow `Table`
+ * as one Arrow IPC stream in a new block (buffers 64-byte aligned, the block
+ * exactly as large as the stream); `attachTable` returns a `Table` whose
+ * column data are views into a block — zero-copy — whether shmbridge or
+ * pyarrow wrote it.
+ */
+import { tableFromIPC, tableToIPC, type Table, type TypeMap } from 'apache-arrow';
+import { z } from 'zod';
+import { SharedMemory, checkName, corruptError, parseHandle, type CreateOptions } from '@shmbridge/core';
+import { align64, walkStream } from './ipc-stream.js';
+import { validateBatches } from './validate.js';
+
+/** A table's handle: `attachTable(handle)` here, `shmbridge.table(handle)` in Python. */
+export interface TableHandle {
+  name: string;
+  kind: 'arrow';
+}
+
+const handleSchema = z.object({ name: z.string().min(1), kind: z.literal('arrow').optional() });
+
+/** Blocks behind attached tables, so they can be closed explicitly. */
+const blocks = new WeakMap<object, SharedMemory>();
+
+/**
+ * Writes `table` into a new block as an Arrow IPC stream whose buffers all
+ * start on 64-byte boundaries; pyarrow reads it zero-copy with
+ * `pa.ipc.open_stream(pa.py_buffer(shm.buf))`, Python's helper with
+ * `shmbridge.table(name)`.
+ * @param options block options (`name`, `track`, …)
+ * @returns the block (its creator unlinks it) and its handle
+ * @example
+ * ```ts
+ * import { tableFromArrays } from 'apache-arrow';
+ * import { shareTable, attachTable } from '@shmbridge/arrow';
+ * const { shm, handle } = shareTable(tableFromArrays({ x: Float64Array.from([1, 2, 3]) }));
+ * const t = attachTable(handle);       // zero-copy views of shm's memory
+ * t.getChild('x')!.get(2);             // 3
+ * shm.close().unlink();
+ * ```
+ */
+export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOptions = {}): { shm: SharedMemory; handle: TableHandle } {
+  const plan = align64(tableToIPC(table, 'stream'));
+  const shm = SharedMemory.create(plan.byteLength, options);
+  try {
+    plan.writeTo(shm.view(Uint8Array));
+  } catch (err) {
+    shm.close().unlink();
+    throw err;
+  }
+  return { shm, handle: { name: shm.name, kind: 'arrow' } };
+}
+
+/**
+ * Attaches to a block holding an Arrow IPC stream (written by `shareTable`,
+ * by Python's `shmbridge.share_table`, or by pyarrow into any block) and
+ * returns an apache-arrow `Table` over its memory, without copying. The
+ * block stays mapped while the table is reachable; {@link closeTable} unmaps
+ * it at once (the table's columns then read as empty).
+ * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle, before any syscall
+ * @throws `ERR_SHM_CORRUPT` for a block that is not a complete, valid stream
+ */
+export function attachTable<T extends TypeMap = any>(nameOrHandle: string | TableHandle): Table<T> {
+  const name = typeof nameOrHandle === 'string' ? checkName(nameOrHandle) : checkName(parseHandle(handleSchema, nameOrHandle, 'table handle').name, 'handle.name');
+  const shm = SharedMemory.attach(name);
+  try {
+    const bytes = shm.view(Uint8Array);
+    // Every length, offset and buffer size is checked before apache-arrow reads anything.
+    const { messages, end } = walkStream(bytes, name);
+    validateBatches(bytes, messages, name);
+    let table: Table<T>;
+    try {
+      table = tableFromIPC<T>(bytes.subarray(0, end));
+    } catch (err) {
+      throw corruptError(name, `apache-arrow cannot read the stream: ${(err as Error).message}`);
+    }
+    blocks.set(table, shm);
+    return table;
+  } catch (err) {
+    shm.close();
+    throw err;
+  }
+}
+
+/** The block behind a table from {@link attachTable}. */
+export function tableBlock(table: Table): SharedMemory | undefined {
+  return blocks.get(table);
+}
+
+/** Unmaps the block behind a table from {@link attachTable} now, rather than when the table is collected. */
+export function closeTable(table: Table): void {
+  blocks.get(table)?.close();
+}

@@ -1,0 +1,202 @@
+import { describe, expect, it } from '@jest/globals';
+import * as A from 'apache-arrow';
+import { fileURLToPath } from 'node:url';
+import { SharedMemory, Tensor } from '@shmbridge/core';
+import { attachTable, closeTable, isArrowStream, shareTable, tableBlock } from '@shmbridge/arrow';
+import { ShareableList } from '@shmbridge/python-compat';
+import { python3, runPython, startPython } from '@shmbridge/testkit';
+
+const NORMALIZE = fileURLToPath(new URL('./fixtures/normalize.py', import.meta.url));
+const v = <T extends A.DataType>(type: T, values: unknown[]) => A.vectorFromArray(values as never, type);
+
+/** Every type of the issue, with nulls; two record batches. */
+function sample(): A.Table {
+  const batch = (k: number) => new A.Table({
+    i8: v(new A.Int8(), [1, null, -128 + k]),
+    i16: v(new A.Int16(), [300, null, -2]),
+    i32: v(new A.Int32(), [70000, -1, null]),
+    i64: v(new A.Int64(), [2n ** 62n, null, -5n]),
+    u8: v(new A.Uint8(), [255, 0, null]),
+    u16: v(new A.Uint16(), [65535, null, 1]),
+    u32: v(new A.Uint32(), [4294967295, null, 7]),
+    u64: v(new A.Uint64(), [2n ** 64n - 1n, 0n, null]),
+    f32: v(new A.Float32(), [1.5, null, -0.25]),
+    f64: v(new A.Float64(), [Math.PI, null, k]),
+    utf8: v(new A.Utf8(), ['héllo', null, '']),
+    bin: v(new A.Binary(), [new Uint8Array([0, 1, 255]), null, new Uint8Array([])]),
+    bool: v(new A.Bool(), [true, false, null]),
+    day: v(new A.DateDay(), [new Date(0), null, new Date(86400000 * 19000)]),
+    dms: v(new A.DateMillisecond(), [new Date(86400000 * 2), new Date(0), null]),
+    tms: v(new A.TimestampMillisecond(), [1700000000123, null, 0]),
+    list: v(new A.List(new A.Field('item', new A.Int32(), true)), [[1, 2], null, []]),
+    struct: v(new A.Struct([new A.Field('a', new A.Utf8(), true), new A.Field('b', new A.Float64(), true)]), [{ a: 'x', b: 1.5 }, null, { a: null, b: 2 }]),
+    dict: v(new A.Dictionary(new A.Utf8(), new A.Int32()), ['red', 'blue', null]),
+    nul: v(new A.Null(), [null, null, null]),
+  });
+  return batch(0).concat(batch(1));
+}
+
+function normalize(x: unknown): unknown {
+  if (x === null || x === undefined) return null;
+  if (typeof x === 'bigint') return String(x);
+  if (x instanceof Date) return x.getTime();
+  if (x instanceof Uint8Array) return `hex:${Buffer.from(x).toString('hex')}`;
+  if (typeof x === 'object' && 'toJSON' in x) return normalize((x as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(x)) return x.map(normalize);
+  if (typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, val]) => [k, normalize(val)]));
+  return x;
+}
+
+function columns(t: A.Table): Record<string, unknown[]> {
+  return Object.fromEntries(t.schema.fields.map((f) => [f.name, [...t.getChild(f.name)!].map(normalize)]));
+}
+
+describe('Arrow tables between apache-arrow and pyarrow', () => {
+  it('pyarrow reads every type TS shared, with nulls and two batches; TS reads every type pyarrow wrote', async () => {
+    const table = sample();
+    const { shm } = shareTable(table);
+    let reshared: string | undefined;
+    try {
+      const r = await runPython(python3(), `import runpy, sys; sys.argv = ['normalize.py', ${JSON.stringify(shm.name)}, 'reshare']; runpy.run_path(${JSON.stringify(NORMALIZE)}, run_name='__main__')`);
+      const seen = JSON.parse(r.stdout) as { schema: string[][]; batches: number; columns: Record<string, unknown[]>; reshared: { name: string } };
+      reshared = seen.reshared.name;
+      expect(seen.batches).toBe(2);
+      expect(seen.schema.map(([n]) => n)).toEqual(table.schema.fields.map((f) => f.name));
+      expect(seen.columns).toEqual(columns(table));
+      // The block pyarrow wrote, read by TS.
+      const back = attachTable(seen.reshared as never);
+      expect(back.batches.length).toBe(2);
+      expect(columns(back)).toEqual(columns(table));
+      expect(back.schema.fields.map((f) => String(f.type))).toEqual(table.schema.fields.map((f) => String(f.type)));
+      closeTable(back);
+    } finally {
+      shm.close().unlink();
+      if (reshared) SharedMemory.attach(reshared).close().unlink();
+    }
+  });
+
+  it('aligns every buffer of a TS table to 64 bytes, and sizes the block exactly', async () => {
+    const { shm } = shareTable(sample());
+    try {
+      const r = await runPython(python3(), `
+import pyarrow as pa, shmbridge, sys, json
+s = shmbridge.attach(sys.argv[1])
+buf = pa.py_buffer(s.buf)
+reader = pa.ipc.open_stream(buf)
+t = reader.read_all()
+offs = [b.address - buf.address for batch in t.to_batches() for col in batch.columns for b in col.buffers() if b is not None and b.size]
+print(json.dumps({"misaligned": [o for o in offs if o % 64], "count": len(offs), "size": s.size}))
+del t, reader, buf
+s.close()
+`, { args: [shm.name] });
+      const out = JSON.parse(r.stdout);
+      expect(out.count).toBeGreaterThan(40);
+      expect(out.misaligned).toEqual([]);
+      expect(out.size).toBe(shm.size);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('is zero-copy both ways: a write through one side shows in the other\'s table', async () => {
+    const { shm, handle } = shareTable(new A.Table({ x: v(new A.Float64(), [1.5, 2.5, 3.5]) }));
+    const py = startPython(python3(), `
+import shmbridge, sys, struct
+t = shmbridge.table(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+print(t.column("x").to_pylist(), flush=True)   # after Node's write
+s = shmbridge.attach(sys.argv[1])
+at = bytes(s.buf).index(struct.pack("<d", 3.5))
+s.buf[at:at + 8] = struct.pack("<d", -1.0)       # Python writes; Node's table sees it
+s.close()
+print("written", flush=True)
+sys.stdin.readline()
+`, { args: [shm.name] });
+    try {
+      await py.firstLine();
+      const t = attachTable(handle);
+      const values = t.getChild('x')!.data[0]!.values as Float64Array;
+      expect(values.buffer).toBe(tableBlock(t)!.view(Uint8Array).buffer); // a view of the mapping itself
+      values[1] = 9.5; // Node writes into the block
+      py.send('\n');
+      const out = await py.waitForOutput(/written/);
+      expect(out).toContain('[1.5, 9.5, 3.5]');
+      expect([...t.getChild('x')!]).toEqual([1.5, 9.5, -1]);
+      closeTable(t);
+      expect(t.getChild('x')!.data[0]!.values.length).toBe(0); // detached, not dangling
+    } finally {
+      py.send('\n');
+      await py.done;
+      shm.close().unlink();
+    }
+  });
+});
+
+describe('attachTable on bad blocks', () => {
+  it('refuses every truncation of a valid stream with ERR_SHM_CORRUPT, and never crashes on random damage', () => {
+    const { shm } = shareTable(sample());
+    const valid = Buffer.from(shm.buf);
+    shm.close().unlink();
+    const attempt = (bytes: Buffer) => {
+      const b = SharedMemory.create(Math.max(bytes.length, 1), { track: false });
+      b.buf.set(bytes);
+      try {
+        let t: A.Table;
+        try {
+          t = attachTable(b.name);
+        } catch (err) {
+          if (!(err as { code?: string }).code) throw err; // attach itself only ever refuses with a code
+          return (err as { code: string }).code;
+        }
+        // Read a bounded sample of every column. Values the stream can legally hold but
+        // apache-arrow refuses (an int64 date past 2^53) throw a TypeError/RangeError: fine, not a crash.
+        for (const f of t.schema.fields) {
+          const c = t.getChild(f.name)!;
+          for (const i of new Set([0, 1, c.length - 1])) {
+            if (i < 0 || i >= c.length) continue;
+            try {
+              normalize(c.get(i));
+            } catch (err) {
+              if (!['TypeError', 'RangeError'].includes((err as Error).name)) throw err;
+            }
+          }
+        }
+        closeTable(t);
+        return 'read';
+      } finally {
+        b.close().unlink();
+      }
+    };
+    for (const cut of [1, 7, 8, 100, 500, valid.length >> 1, valid.length - 8, valid.length - 1]) {
+      expect({ cut, result: attempt(valid.subarray(0, cut)) }).toEqual({ cut, result: 'ERR_SHM_CORRUPT' });
+    }
+    let refused = 0;
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 1500; i++) {
+      const b = Buffer.from(valid);
+      for (let k = 0; k < 3; k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      if (attempt(b) !== 'read') refused++;
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  it('tells an Arrow block from a list, a tensor and a raw block by its first bytes', () => {
+    const { shm } = shareTable(sample());
+    const sl = new ShareableList([1]);
+    const t = Tensor.create({ dtype: 'uint8', shape: [100] });
+    const raw = SharedMemory.create(64);
+    try {
+      expect([shm, sl.shm, t.shm, raw].map((s) => isArrowStream(s.view(Uint8Array)))).toEqual([true, false, false, false]);
+    } finally {
+      for (const s of [shm, sl.shm, t.shm, raw]) s.close().unlink();
+    }
+  });
+
+  it('validates a handle before any syscall', () => {
+    expect(() => attachTable({ name: 5 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HANDLE' }));
+    expect(() => attachTable({ name: 'x', kind: 'tensor' } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HANDLE' }));
+    expect(() => attachTable('shmbridge_no_such_table')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+});
