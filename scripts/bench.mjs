@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // `pnpm bench [filter…]`: runs every bench/**/*.bench.ts (or those whose path
-// contains one of the filters) one after another with tsx. Each prints its own
-// tables and ratios, measured in the same run.
+// contains one of the filters, e.g. `pnpm bench attach`) one after another,
+// each in its own Node process. Each prints its own tables and ratios,
+// measured in the same run. Run them inside a private /dev/shm on a shared
+// machine: `sh scripts/isolated.sh pnpm bench`.
+//
+// Benches run as `node --expose-gc --import tsx` (not the tsx CLI, whose
+// extra process would not get --expose-gc) with bench/tsconfig.json, which
+// has no `paths`: @shmbridge/* resolve to the built dist/ that users run.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const benchDir = join(root, 'bench');
+const tsx = import.meta.resolve('tsx');
 const filters = process.argv.slice(2);
 
 function find(dir) {
@@ -20,15 +26,22 @@ function find(dir) {
   });
 }
 
-const files = find(join(root, 'bench')).sort().filter((f) => !filters.length || filters.some((x) => relative(root, f).includes(x)));
+const files = find(benchDir).sort().filter((f) => !filters.length || filters.some((x) => relative(root, f).includes(x)));
 if (!files.length) {
   console.error(`no benchmark matches ${filters.join(' ')}`);
   process.exit(1);
 }
-let failed = 0;
+const failed = [];
 for (const f of files) {
   console.log(`\n# ${relative(root, f)}`);
-  const r = spawnSync(process.execPath, ['--expose-gc', tsx, f], { cwd: join(root, 'bench'), stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', tsx, f], {
+    cwd: benchDir,
+    stdio: 'inherit',
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(benchDir, 'tsconfig.json') },
+  });
+  console.log(`(${relative(root, f)}: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  if (r.status !== 0) failed.push(relative(root, f));
 }
-process.exit(failed ? 1 : 0);
+if (failed.length) console.error(`\nfailed: ${failed.join(', ')}`);
+process.exit(failed.length ? 1 : 0);

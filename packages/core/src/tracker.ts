@@ -7,7 +7,7 @@
  * the write end, the tracker reads EOF, unlinks whatever is still registered
  * and says so on stderr.
  *
- * Costs, measured in bench/tracker.ts: the first tracked create in a process
+ * Costs, measured in bench/core/tracker.bench.ts: the first tracked create in a process
  * spawns the tracker (a few ms, once); every later create/unlink adds one
  * `write(2)` of a short line. The tracker holds no handle in our event loop,
  * so it never keeps the process alive.
