@@ -1,6 +1,6 @@
 /**
- * The shmbridge demo: Node and a real CPython share a raw block, a list and a
- * tensor by name — no copies, no serialization.
+ * The shmbridge demo: Node and a real CPython share a raw block, a list, a
+ * tensor and an Arrow table by name — no copies, no serialization.
  *
  *   pnpm demo
  *
@@ -10,8 +10,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SharedMemory, Tensor } from '@shmbridge/core';
+import { tableFromArrays } from 'apache-arrow';
+import { SharedMemory, Tensor, generateName, unlinkBlock } from '@shmbridge/core';
 import { ShareableList } from '@shmbridge/python-compat';
+import { attachTable, closeTable, shareTable } from '@shmbridge/arrow';
 
 const worker = fileURLToPath(new URL('./python/demo_worker.py', import.meta.url));
 const pythonPath = fileURLToPath(new URL('../packages/python-compat/python', import.meta.url));
@@ -19,6 +21,8 @@ const pythonPath = fileURLToPath(new URL('../packages/python-compat/python', imp
 using shm = SharedMemory.create(4096);
 using list = new ShareableList(['howdy', 42, 3.5, null, true]);
 using tensor = Tensor.create({ dtype: 'float32', shape: [2, 3] });
+const { shm: table } = shareTable(tableFromArrays({ fruit: ['apple', 'kiwi', 'plum'], kg: Float64Array.from([1.5, 0.25, 2]) }));
+const answerName = generateName(); // Python writes its answer table here; Node unlinks it
 try {
   // 1. A raw block: bytes and a Float64Array view over the same memory.
   shm.buf.write('hello from Node', 0);
@@ -31,7 +35,10 @@ try {
   tensor.data.set([1, 2, 3, 4, 5, 6]);
   console.log(`node:   tensor ${tensor.shm.name}: float32 [2, 3] = [${[...tensor.data].join(', ')}]`);
 
-  const py = spawnSync('python3', [worker, shm.name, list.shm.name, tensor.shm.name], {
+  // 4. A table, an Arrow IPC stream that pyarrow reads in place.
+  console.log(`node:   table  ${table.name}: fruit, kg (3 rows)`);
+
+  const py = spawnSync('python3', [worker, shm.name, list.shm.name, tensor.shm.name, table.name, answerName], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, PYTHONPATH: pythonPath },
   });
@@ -41,8 +48,17 @@ try {
   console.log(`node:   block: python wrote "${shm.buf.toString('utf8', 128, 145)}" and doubled the numbers: [${[...xs].join(', ')}]`);
   console.log(`node:   list: ${JSON.stringify(list.toArray())}`);
   console.log(`node:   tensor: [${[...tensor.data].join(', ')}]`);
+  const answer = attachTable(answerName);
+  console.log(`node:   table: python answered ${JSON.stringify(answer.toArray().map((row) => row.toJSON()))}`);
+  closeTable(answer);
 } finally {
   shm.unlink();
   list.shm.unlink();
   tensor.shm.unlink();
+  table.close().unlink();
+  try {
+    unlinkBlock(answerName);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // python3 failed before answering
+  }
 }

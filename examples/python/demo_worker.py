@@ -4,7 +4,7 @@ import sys
 
 import shmbridge  # attaches without letting Python's resource tracker unlink Node's blocks
 
-block_name, list_name, tensor_name = sys.argv[1:4]
+block_name, list_name, tensor_name, table_name, answer_name = sys.argv[1:6]
 
 # 1. The raw block, through multiprocessing.shared_memory.SharedMemory
 shm = shmbridge.attach(block_name)
@@ -32,3 +32,12 @@ else:
     print(f"python: tensor {a.dtype} {a.shape}, sum={a.sum()}")
     a *= 10
     del a
+
+# 4. The table, as a pyarrow Table over Node's block (zero-copy), and an answer table back
+import pyarrow.compute as pc  # noqa: E402  (pip install pyarrow)
+
+t = shmbridge.table(table_name)
+print(f"python: table  {t.num_rows} rows {t.schema.names}, total kg={pc.sum(t['kg']).as_py()}")
+heavy = t.filter(pc.greater(t["kg"], 1))
+shmbridge.share_table(heavy, name=answer_name, track=False)  # Node reads it, then unlinks it
+del t, heavy
