@@ -121,10 +121,17 @@ function createBlock(requested: string | undefined, size: number, track: boolean
   try {
     const t = native.truncate(fd, size);
     if (t < 0) throw syscallError(t, 'ftruncate', name);
-    const [actual, , , , ino] = statOrThrow(fd, name);
-    if (track) {
-      register(name, ino);
-      registered = true;
+    // The size is what fstat reports, as in CPython (macOS rounds it up to a
+    // page); Linux keeps it exact, so an untracked create skips the syscall.
+    // The tracker needs the inode, to never unlink a later block of that name.
+    let actual = size;
+    if (track || process.platform !== 'linux') {
+      const [statSize, , , , ino] = statOrThrow(fd, name);
+      actual = statSize;
+      if (track) {
+        register(name, ino);
+        registered = true;
+      }
     }
     if (reserve) {
       const r = native.reserve(fd, actual);
