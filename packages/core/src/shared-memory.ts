@@ -7,12 +7,12 @@
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { z } from 'zod';
 import { closedError, invalidArgType, outOfRange, syscallError } from './errors.js';
 import { noteMapping } from './gc-pressure.js';
 import { checkName, generateName } from './names.js';
 import { native, type StatTuple } from './native.js';
 import { ensureTracker, register, unregister } from './tracker.js';
+import { isValidOptions, isValidViewOptions, optionsSchema, viewOptionsSchema } from './options.js';
 import { parseArg } from './validate.js';
 import { makeView, type TypedArray, type TypedArrayConstructor, type ViewOptions } from './views.js';
 
@@ -54,25 +54,6 @@ export interface SharedMemoryHandle {
   name: string;
   size: number;
 }
-
-const optionsSchema = z
-  .object({
-    name: z.string().nullable().optional(),
-    create: z.boolean().optional(),
-    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    track: z.boolean().optional(),
-    reserve: z.boolean().optional(),
-    populate: z.boolean().optional(),
-  })
-  .strict();
-
-const viewOptionsSchema = z
-  .object({
-    offset: z.number().int().min(0).optional(),
-    length: z.number().int().min(0).optional(),
-  })
-  .strict()
-  .optional();
 
 const { O_CREAT, O_EXCL, O_RDWR, MAP_POPULATE } = native.constants;
 const { EEXIST, EINVAL, ENOTSUP, EOPNOTSUPP } = constants.errno;
@@ -209,7 +190,7 @@ export class SharedMemory {
    */
   constructor(options: SharedMemoryOptions) {
     // Validate arguments
-    const o = parseArg(optionsSchema, options, 'options');
+    const o = parseArg(optionsSchema, options, 'options', isValidOptions);
     const name = o.name == null ? undefined : checkName(o.name, 'options.name');
     // Interpret options, with CPython's rules and messages
     let mapped: Mapped;
@@ -295,7 +276,7 @@ export class SharedMemory {
   view<T extends TypedArray>(Ctor: TypedArrayConstructor<T>, options?: ViewOptions): T;
   view(Ctor: DataViewConstructor, options?: ViewOptions): DataView;
   view(Ctor: TypedArrayConstructor | DataViewConstructor, options?: ViewOptions): TypedArray | DataView {
-    const o = parseArg(viewOptionsSchema, options, 'options');
+    const o = parseArg(viewOptionsSchema, options, 'options', isValidViewOptions);
     return makeView(this.#mapping(), this.size, Ctor, o?.offset ?? 0, o?.length);
   }
 
