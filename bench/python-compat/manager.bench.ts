@@ -1,8 +1,14 @@
 /**
- * SharedMemoryManager: the round trip of `smm.SharedMemory(4096)` (create a
- * block + register it with the manager over its socket) and `shutdown()` with
- * 1,000 tracked blocks — TS client + TS server vs CPython client + CPython
- * server, interleaved rounds. Target (issue 7): ≥ 5x faster per block.
+ * SharedMemoryManager: `smm.SharedMemory(4096)` (create a block + register it
+ * with the manager over its socket) and `shutdown()` with 1,000 tracked
+ * blocks — TS client + TS server vs CPython client + CPython server,
+ * interleaved rounds. Target (issue 7): ≥ 5x faster per block.
+ *
+ * The TS client pipelines requests to a manager it started: a call returns
+ * once its request is written, and the manager's confirmation is read later.
+ * So two figures: the call as the caller waits for it, and 1,000 calls until
+ * the last confirmation has arrived (per block) — the target is applied to
+ * the second. CPython waits for each reply (a new connection per request).
  */
 import { SharedMemory, unlinkBlock } from '@shmbridge/core';
 import { SharedMemoryManager } from '@shmbridge/python-compat';
@@ -16,12 +22,18 @@ const ROUNDS = 3;
 async function shmbridge(): Promise<Record<string, Stats>> {
   const smm = await SharedMemoryManager.start();
   const per: number[] = [];
+  const made: SharedMemory[] = [];
+  const start = process.hrtime.bigint();
   for (let i = 0; i < BLOCKS; i++) {
     const t0 = process.hrtime.bigint();
-    const shm = await smm.SharedMemory(4096);
+    made.push(await smm.SharedMemory(4096));
     per.push(Number(process.hrtime.bigint() - t0));
-    shm.close();
   }
+  // Replies come in order: once this one is back, every block is confirmed.
+  const tracked = await smm.listSegments();
+  const confirmed = Number(process.hrtime.bigint() - start) / BLOCKS;
+  for (const shm of made) shm.close(); // outside the clock, as on the CPython side
+  if (tracked.length !== BLOCKS) throw new Error(`the manager tracks ${tracked.length} blocks, not ${BLOCKS}`);
   // Floors: the parts any implementation pays — the block itself, one request, one shm_unlink.
   const block = measure(() => SharedMemory.create(4096).untrack().close(), { samples: 200, warmup: 20 });
   const rtts: number[] = [];
@@ -39,6 +51,7 @@ async function shmbridge(): Promise<Record<string, Stats>> {
   per.sort((a, b) => a - b);
   return {
     create: { median: per[BLOCKS >> 1]!, p90: per[Math.floor(BLOCKS * 0.9)]!, samples: BLOCKS },
+    confirmed: { median: confirmed, p90: confirmed, samples: 1 },
     shutdown: { median: shutdown, p90: shutdown, samples: 1 },
     block,
     rtt: { median: rtts[100]!, p90: rtts[180]!, samples: 200 },
@@ -70,7 +83,8 @@ print(json.dumps({"create": {"median": per[len(per) // 2], "p90": per[int(len(pe
 
 const { shmbridge: ours, cpython: theirs } = await interleaved(ROUNDS, { shmbridge, cpython });
 printTable(`SharedMemoryManager, ${BLOCKS} blocks (median of ${ROUNDS} interleaved rounds)`, ['operation', 'TS client + TS server', 'p90', 'CPython client + server', 'p90', 'ratio'], [
-  ['smm.SharedMemory(4096) round trip', formatNs(ours.create!.median), formatNs(ours.create!.p90), formatNs(theirs.create!.median), formatNs(theirs.create!.p90), `${(theirs.create!.median / ours.create!.median).toFixed(1)}x`],
+  ['smm.SharedMemory(4096), the call', formatNs(ours.create!.median), formatNs(ours.create!.p90), formatNs(theirs.create!.median), formatNs(theirs.create!.p90), `${(theirs.create!.median / ours.create!.median).toFixed(1)}x`],
+  [`  ${BLOCKS} calls until all confirmed, per block`, formatNs(ours.confirmed!.median), '', formatNs(theirs.create!.median), '', `${(theirs.create!.median / ours.confirmed!.median).toFixed(1)}x`],
   [`shutdown() with ${BLOCKS} blocks`, formatNs(ours.shutdown!.median), '', formatNs(theirs.shutdown!.median), '', `${(theirs.shutdown!.median / ours.shutdown!.median).toFixed(1)}x`],
   ['shutdown per block', formatNs(ours.shutdown!.median / BLOCKS), '', formatNs(theirs.shutdown!.median / BLOCKS), '', ''],
   ['  floor: create a 4096-byte block locally', formatNs(ours.block!.median), formatNs(ours.block!.p90), '', '', ''],
@@ -78,7 +92,7 @@ printTable(`SharedMemoryManager, ${BLOCKS} blocks (median of ${ROUNDS} interleav
   ['  floor: one shm_unlink', formatNs(ours.unlink!.median), '', '', '', ''],
 ]);
 const floor = ours.block!.median + ours.rtt!.median;
-console.log(`note: on this machine a block plus one request already cost ${formatNs(floor)} (${(theirs.create!.median / floor).toFixed(1)}x under CPython's round trip), ` +
+console.log(`note: on this machine a block plus one unpipelined request cost ${formatNs(floor)} (${(theirs.create!.median / floor).toFixed(1)}x under CPython's round trip), ` +
   `and shutdown is one shm_unlink per block (${formatNs(ours.unlink!.median)}; ${(theirs.shutdown!.median / BLOCKS / ours.unlink!.median).toFixed(1)}x under CPython's per-block cost).`);
-target('SharedMemory(4096) round trip vs CPython', theirs.create!.median / ours.create!.median, 5);
+target('SharedMemory(4096), 1,000 calls until confirmed, vs CPython', theirs.create!.median / ours.confirmed!.median, 5);
 target('shutdown of 1,000 blocks vs CPython', theirs.shutdown!.median / ours.shutdown!.median, 5);

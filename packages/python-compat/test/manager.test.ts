@@ -229,6 +229,35 @@ describe('SharedMemoryManager lifecycle', () => {
     expect(await waitFor(() => !alive() && gone(names).length === 0, 1000)).toBe(true);
   });
 
+  it('pipelines requests to a manager it started: 200 calls at once are tracked in call order, and an owner SIGKILL right after leaves nothing', async () => {
+    const owner = spawnNode(`
+      const { SharedMemoryManager } = await import(pythonCompat);
+      const smm = await SharedMemoryManager.start();
+      await smm.connect();
+      const made = await Promise.all(Array.from({ length: 200 }, (_, i) => i % 2 ? smm.SharedMemory(4096) : smm.ShareableList([i]).then((sl) => sl.shm)));
+      const listed = await smm.listSegments();
+      const more = await Promise.all(Array.from({ length: 50 }, () => smm.SharedMemory(4096)));
+      const pid = (await import('node:child_process')).execFileSync('pgrep', ['-f', '-P', String(process.pid), 'server-main'], { encoding: 'utf8' }).trim();
+      // Printed before any reply to the last 50 is read: they are in flight when the test kills us.
+      console.log(JSON.stringify({ names: made.map((b) => b.name), listed, more: more.map((b) => b.name), pid: Number(pid) }));
+      setInterval(() => {}, 1000);
+    `);
+    const { names, listed, more, pid } = JSON.parse(await firstLine(owner)) as { names: string[]; listed: string[]; more: string[]; pid: number };
+    expect(listed).toEqual(names);
+    expect(new Set([...names, ...more]).size).toBe(250);
+    expect(gone([...names, ...more])).toHaveLength(250);
+    owner.kill('SIGKILL');
+    await finished(owner);
+    const exited = () => {
+      try {
+        return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    expect(await waitFor(() => exited() && gone([...names, ...more]).length === 0, 2000)).toBe(true);
+  });
+
   it('does not keep its owner alive: an owner that just ends takes its blocks with it', async () => {
     const r = await finished(spawnNode(`
       const { SharedMemoryManager } = await import(pythonCompat);

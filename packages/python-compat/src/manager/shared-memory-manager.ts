@@ -79,8 +79,9 @@ export class SharedMemoryManager {
   #exited: Promise<void> | undefined;
   #shutdown = false;
   /** With a manager this object started (shmbridge's own server): one authenticated connection, reused. */
-  #kept: Connection | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  #kept: Promise<Connection> | undefined;
+  /** Requests written on the kept connection and not yet answered, oldest first. */
+  #pending: Array<{ resolve: (value: unknown) => void; reject: (err: Error) => void }> = [];
 
   /**
    * A manager to connect to (Python's `SharedMemoryManager(address, authkey)`);
@@ -151,7 +152,11 @@ export class SharedMemoryManager {
 
   static async #exchange(conn: Connection, funcname: string, args: readonly unknown[]): Promise<unknown> {
     conn.sendBytes(encodeRequest(funcname, args));
-    const [kind, value] = decodeReply(await conn.recvBytes(MAX_REPLY_BYTES));
+    return SharedMemoryManager.#result(await conn.recvBytes(MAX_REPLY_BYTES));
+  }
+
+  static #result(frame: Buffer): unknown {
+    const [kind, value] = decodeReply(frame);
     if (kind === '#RETURN') return value;
     throw remoteError(typeof value === 'string' ? value : JSON.stringify(value));
   }
@@ -159,36 +164,100 @@ export class SharedMemoryManager {
   /**
    * One request. To a manager of unknown make: on a fresh connection, as
    * CPython's clients do (CPython's server serves one request per
-   * connection). To the manager this object started: on one kept connection,
-   * requests queued in order.
+   * connection). To the manager this object started: on one kept connection
+   * (see {@link #post}).
    */
-  #call(funcname: string, args: readonly unknown[] = []): Promise<unknown> {
-    if (!this.started) {
-      return this.#open().then(async (conn) => {
-        try {
-          return await SharedMemoryManager.#exchange(conn, funcname, args);
-        } finally {
-          conn.close();
-        }
-      });
+  async #call(funcname: string, args: readonly unknown[] = []): Promise<unknown> {
+    if (this.started) return (await this.#post(funcname, args)).reply;
+    const conn = await this.#open();
+    try {
+      return await SharedMemoryManager.#exchange(conn, funcname, args);
+    } finally {
+      conn.close();
     }
-    const run = async (): Promise<unknown> => {
-      if (!this.#kept || this.#kept.closed) this.#kept = await this.#open();
-      const conn = this.#kept;
-      // Held only while a request is in flight: an idle manager connection never keeps this process alive.
-      conn.hold(true);
+  }
+
+  /**
+   * Writes one request on the kept connection now and returns (wrapped, so
+   * it is not awaited here) the promise of its reply. Requests are
+   * pipelined: written in call order, answered in that order by the
+   * manager, without waiting for the previous reply — a round trip to the
+   * manager process costs more than everything else in `smm.SharedMemory()`.
+   */
+  async #post(funcname: string, args: readonly unknown[]): Promise<{ reply: Promise<unknown> }> {
+    let conn = await this.#keptConnection();
+    if (conn.closed) {
+      // It closed while idle (the manager restarted or went away): one fresh try.
+      this.#kept = undefined;
+      conn = await this.#keptConnection();
+    }
+    conn.sendBytes(encodeRequest(funcname, args));
+    const reply = new Promise<unknown>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    if (this.#pending.length === 1) void this.#readReplies(conn);
+    return { reply };
+  }
+
+  #keptConnection(): Promise<Connection> {
+    return (this.#kept ??= this.#open().catch((err: unknown) => {
+      this.#kept = undefined;
+      throw err;
+    }));
+  }
+
+  /** Settles pending requests with the replies, in order, while any are pending. */
+  async #readReplies(conn: Connection): Promise<void> {
+    // Held only while requests are in flight: an idle manager connection never keeps this process alive.
+    conn.hold(true);
+    while (this.#pending.length) {
+      let frame: Buffer;
       try {
-        return await SharedMemoryManager.#exchange(conn, funcname, args);
+        frame = await conn.recvBytes(MAX_REPLY_BYTES);
       } catch (err) {
-        if (conn.closed) this.#kept = undefined;
-        throw err;
-      } finally {
-        conn.hold(false);
+        // The manager is gone: every request in flight fails; the next one reconnects.
+        this.#kept = undefined;
+        for (const waiter of this.#pending.splice(0)) waiter.reject(err as Error);
+        break;
       }
-    };
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
+      const waiter = this.#pending.shift()!;
+      try {
+        waiter.resolve(SharedMemoryManager.#result(frame));
+      } catch (err) {
+        waiter.reject(err as Error);
+      }
+    }
+    conn.hold(false);
+  }
+
+  /**
+   * Hands a block this process just created to the manager. The block stays
+   * tracked by this process (unlinked if it dies) until the manager has
+   * confirmed it tracks it; to the manager this object started, the call
+   * returns once the request is written, and the confirmation untracks it
+   * when it arrives. A manager that refuses leaves the block with this
+   * process, with a warning.
+   */
+  async #handOver(shm: SharedMemory): Promise<void> {
+    if (!this.started) {
+      try {
+        await this.#call('track_segment', [shm.name]);
+      } catch (err) {
+        shm.close().unlink();
+        throw err;
+      }
+      shm.untrack();
+      return;
+    }
+    let sent: { reply: Promise<unknown> };
+    try {
+      sent = await this.#post('track_segment', [shm.name]);
+    } catch (err) {
+      shm.close().unlink();
+      throw err;
+    }
+    sent.reply.then(
+      () => shm.untrack(), // the manager owns it now
+      (err: Error) => process.emitWarning(`shmbridge: the manager did not take block '${shm.name}' (${err.message}); this process keeps tracking it`, 'ShmbridgeWarning'),
+    );
   }
 
   /**
@@ -206,25 +275,14 @@ export class SharedMemoryManager {
    */
   async SharedMemory(size: number): Promise<SharedMemory> {
     const shm = SharedMemory.create(size);
-    try {
-      await this.#call('track_segment', [shm.name]);
-    } catch (err) {
-      shm.close().unlink();
-      throw err;
-    }
-    return shm.untrack(); // the manager owns it now
+    await this.#handOver(shm);
+    return shm;
   }
 
   /** A new ShareableList whose block the manager tracks (Python's `smm.ShareableList(seq)`). */
   async ShareableList(sequence: Iterable<PyInput>, options?: Omit<ShareableListOptions, 'name' | 'track'>): Promise<ShareableList> {
     const sl = new ShareableList(sequence, options);
-    try {
-      await this.#call('track_segment', [sl.shm.name]);
-    } catch (err) {
-      sl.shm.close().unlink();
-      throw err;
-    }
-    sl.shm.untrack();
+    await this.#handOver(sl.shm);
     return sl;
   }
 
@@ -248,8 +306,9 @@ export class SharedMemoryManager {
     try {
       await this.#call('shutdown');
     } finally {
-      this.#kept?.destroy();
+      const kept = this.#kept;
       this.#kept = undefined;
+      if (kept) (await kept.catch(() => undefined))?.destroy();
       const child = this.#process;
       if (child && this.#exited) {
         const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
