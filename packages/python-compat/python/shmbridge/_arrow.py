@@ -5,14 +5,7 @@ A table block holds one Arrow IPC stream from its first byte (what Node's
 reads it in place.
 """
 from ._attach import create, map_block
-
-
-def _pyarrow():
-    try:
-        import pyarrow
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("shmbridge.table/share_table need pyarrow: pip install pyarrow") from None
-    return pyarrow
+from ._optional import need
 
 
 def _name(name_or_handle):
@@ -28,7 +21,7 @@ def _name(name_or_handle):
 
 def table(name_or_handle):
     """A pyarrow Table over a table block, zero-copy; it keeps the block mapped while it lives."""
-    pa = _pyarrow()
+    pa = need("pyarrow", "table")
     mm = map_block(_name(name_or_handle))
     return pa.ipc.open_stream(pa.py_buffer(mm)).read_all()
 
@@ -41,7 +34,7 @@ def share_table(tbl, name=None, track=True):
     when readers are done, or pass ``track=False`` to hand it to the reader
     (Node), which then unlinks it. Node reads it with ``attachTable(handle)``.
     """
-    pa = _pyarrow()
+    pa = need("pyarrow", "share_table")
     sizer = pa.MockOutputStream()
     with pa.ipc.new_stream(sizer, tbl.schema) as w:
         w.write_table(tbl)

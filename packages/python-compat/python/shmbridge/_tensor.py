@@ -7,16 +7,9 @@ handle.
 """
 from ._attach import create, map_block
 from ._handles import parse_handle
+from ._optional import need
 
 _MAGIC = b"\x93NUMPY"
-
-
-def _numpy():
-    try:
-        import numpy
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("shmbridge.ndarray/share need numpy: pip install numpy") from None
-    return numpy
 
 
 def ndarray(name_or_handle):
@@ -27,7 +20,7 @@ def ndarray(name_or_handle):
     string) for any other layout. The array keeps the block mapped for as
     long as it lives.
     """
-    np = _numpy()
+    np = need("numpy", "ndarray")
     if isinstance(name_or_handle, str) and not name_or_handle.lstrip().startswith("{"):
         mm = map_block(name_or_handle)
         if mm[:6] != _MAGIC:
@@ -55,11 +48,7 @@ def ndarray(name_or_handle):
 
 def tensor(name_or_handle):
     """A torch tensor over a tensor block, zero-copy (see ``ndarray``)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("shmbridge.tensor needs torch: pip install torch") from None
-    return torch.from_numpy(ndarray(name_or_handle))
+    return need("torch", "tensor").from_numpy(ndarray(name_or_handle))
 
 
 def _npy_header(descr, fortran_order, shape):
@@ -87,7 +76,7 @@ def share(array, name=None, track=True):
     it to the reader (Node), which then unlinks it. Node attaches with
     ``Tensor.attach(shm.name)`` or ``Tensor.attach(handle)``.
     """
-    np = _numpy()
+    np = need("numpy", "share")
     arr = np.asarray(array)
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))

@@ -1,4 +1,5 @@
 """Shared fixtures: every CPython on the machine, and blocks that are always unlinked."""
+import gc
 import glob
 import os
 import subprocess
@@ -40,20 +41,27 @@ def exists(name):
 
 
 @pytest.fixture
-def block():
-    """A block made here (tracked by this process), unlinked after the test if still there."""
+def cleanup():
+    """Blocks to close, and unlink if still there, after the test: ``cleanup.append(shm)``."""
     made = []
-
-    def make(size=64):
-        shm = shared_memory.SharedMemory(create=True, size=size)
-        made.append(shm)
-        return shm
-
-    yield make
+    yield made
+    gc.collect()  # arrays and tables over the blocks give their buffer exports back first
     for shm in made:
         shm.close()
         if exists(shm.name):
             shm.unlink()
+
+
+@pytest.fixture
+def block(cleanup):
+    """A block made here (tracked by this process), unlinked after the test if still there."""
+
+    def make(size=64):
+        shm = shared_memory.SharedMemory(create=True, size=size)
+        cleanup.append(shm)
+        return shm
+
+    return make
 
 
 def pytest_configure(config):

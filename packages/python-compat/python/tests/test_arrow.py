@@ -1,29 +1,18 @@
 """shmbridge.table / share_table: pyarrow tables over blocks, zero-copy."""
-import gc
-
 import pyarrow as pa
 import pytest
-
-from conftest import exists
 
 import shmbridge
 
 
 @pytest.fixture
-def shared():
-    made = []
-
+def shared(cleanup):
     def make(tbl):
         shm, handle = shmbridge.share_table(tbl)
-        made.append(shm)
+        cleanup.append(shm)
         return shm, handle
 
-    yield make
-    gc.collect()
-    for shm in made:
-        shm.close()
-        if exists(shm.name):
-            shm.unlink()
+    return make
 
 
 def test_share_table_round_trip_zero_copy(shared):

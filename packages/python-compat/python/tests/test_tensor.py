@@ -15,19 +15,13 @@ DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint6
 
 
 @pytest.fixture
-def shared():
-    made = []
-
+def shared(cleanup):
     def make(array):
         shm, handle = shmbridge.share(array)
-        made.append(shm)
+        cleanup.append(shm)
         return shm, handle
 
-    yield make
-    for shm in made:
-        shm.close()
-        if exists(shm.name):
-            shm.unlink()
+    return make
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
