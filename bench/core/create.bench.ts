@@ -8,7 +8,9 @@
  *   reserved, untracked (shmbridge `{ track: false, reserve: false, populate: false }`,
  *   CPython `track=False`). The issue's targets apply here.
  * - "defaults": what `SharedMemory.create(size)` does — tracked, posix_fallocate,
- *   MAP_POPULATE; the floors make the same syscalls (without a tracker).
+ *   MAP_POPULATE; the floors make the same syscalls, tracker messages included
+ *   (fstat + a register line at create, an unregister line at unlink, to the
+ *   same tracker executable).
  *   CPython's default (tracked, nothing reserved) is shown for reference:
  *   reserving and populating is work CPython never does, paid back at the
  *   first write (bench/core/reserve.bench.ts).
@@ -18,7 +20,7 @@ import { SharedMemory, type CreateOptions } from '@shmbridge/core';
 import { GiB, KiB, MiB, ok, type Case } from '../lib/cases.js';
 import { napiFloor, runCFloor } from '../lib/floors.js';
 import { interleaved, measure, type Stats } from '../lib/measure.js';
-import { native } from '../lib/native.js';
+import { native, trackerExecutable } from '../lib/native.js';
 import { cpython313, PY_TIMING, timePython } from '../lib/python.js';
 import { ceiling, formatBytes, printComparison, target } from '../lib/table.js';
 
@@ -43,10 +45,15 @@ const options: Record<Variant, CreateOptions> = {
   bare: { track: false, reserve: false, populate: false },
   defaults: {},
 };
-const floorSyscalls: Record<Variant, { reserve: boolean; mmapFlags: number }> = {
-  bare: { reserve: false, mmapFlags: 0 },
-  defaults: { reserve: true, mmapFlags: native.constants.MAP_POPULATE },
+const floorSyscalls: Record<Variant, { reserve: boolean; mmapFlags: number; track: boolean }> = {
+  bare: { reserve: false, mmapFlags: 0, track: false },
+  defaults: { reserve: true, mmapFlags: native.constants.MAP_POPULATE, track: true },
 };
+// The N-API floor writes to this process's tracker (started here by one tracked create).
+SharedMemory.create(1).close().unlink();
+const trackFd = native.trackerFd();
+const tracker = trackerExecutable();
+if (trackFd < 0 || !tracker) throw new Error('bench: the tracker is not running');
 
 const CPYTHON = `${PY_TIMING}
 from multiprocessing import shared_memory
@@ -85,13 +92,14 @@ const napiPath = `/psm_napi_floor_${process.pid}`;
 function napiSide(): Record<string, Stats> {
   const out: Record<string, Stats> = {};
   for (const c of cases) {
-    const { reserve, mmapFlags } = floorSyscalls[c.variant];
+    const { reserve, mmapFlags, track } = floorSyscalls[c.variant];
+    const fd = track ? trackFd : -1;
     out[c.key] = measure(() => {
-      const ab = ok(napi.create(napiPath, c.size, reserve, mmapFlags), 'napi floor create');
+      const ab = ok(napi.create(napiPath, c.size, reserve, mmapFlags, fd), 'napi floor create');
       try {
         ok(napi.close(ab), 'napi floor close');
       } finally {
-        napi.unlink(napiPath);
+        napi.unlink(napiPath, fd);
       }
     }, c);
   }
@@ -101,8 +109,8 @@ function napiSide(): Record<string, Stats> {
 function cSide(): Record<string, Stats> {
   const out: Record<string, Stats> = {};
   for (const c of cases) {
-    const { reserve, mmapFlags } = floorSyscalls[c.variant];
-    out[c.key] = runCFloor(['create', c.size, c.batch * c.samples, reserve ? 1 : 0, mmapFlags]);
+    const { reserve, mmapFlags, track } = floorSyscalls[c.variant];
+    out[c.key] = runCFloor(['create', c.size, c.batch * c.samples, reserve ? 1 : 0, mmapFlags, ...(track ? [tracker!] : [])]);
   }
   return out;
 }
@@ -122,7 +130,7 @@ const ratios = [
 ];
 const title = (what: string) => `create + close + unlink, ${what} (${process.version} vs CPython ${py.label}; median of ${ROUNDS} interleaved rounds)`;
 printComparison(title("bare: CPython's syscalls, nothing reserved, untracked"), cases.filter((c) => c.variant === 'bare'), results, ratios);
-printComparison(title('defaults: tracked + posix_fallocate + MAP_POPULATE (floors: same syscalls; CPython: its defaults)'), cases.filter((c) => c.variant === 'defaults'), results, ratios);
+printComparison(title('defaults: tracked + posix_fallocate + MAP_POPULATE (floors: same syscalls and tracker messages; CPython: its defaults)'), cases.filter((c) => c.variant === 'defaults'), results, ratios);
 
 const median = (side: string, key: string) => results[side as keyof typeof results][key]!.median;
 for (const c of cases) {

@@ -56,10 +56,12 @@ function nodedirArgs(): string[] {
 
 /** The N-API floor addon (`native-floor/napi-floor.cc`). Functions return `-errno` on failure. */
 export interface NapiFloor {
-  create(path: string, size: number, reserve: boolean, mmapFlags: number): ArrayBuffer | number;
+  /** With `trackFd` (a tracker pipe), also fstat + one register line, as a tracked create. */
+  create(path: string, size: number, reserve: boolean, mmapFlags: number, trackFd?: number): ArrayBuffer | number;
   attach(path: string): ArrayBuffer | number;
   close(buffer: ArrayBuffer): number;
-  unlink(path: string): number;
+  /** With `trackFd`, also one unregister line. */
+  unlink(path: string, trackFd?: number): number;
 }
 
 /** Loads the N-API floor, building it with node-gyp (in `bench/.build/napi-floor/`) if needed. */

@@ -3,4 +3,4 @@
  * that compose what the public API does not offer — e.g. reserve strategies
  * (bench/core/reserve.bench.ts). Not a public API: benches only.
  */
-export { native } from '../../packages/core/dist/native.js';
+export { native, trackerExecutable } from '../../packages/core/dist/native.js';

@@ -5,9 +5,11 @@
  * be faster than this; the benchmarks report how far above it each
  * implementation sits.
  *
- *   floor create <size> <samples> <reserve 0|1> <mmap flags>
+ *   floor create <size> <samples> <reserve 0|1> <mmap flags> [tracker executable]
  *     one sample = shm_open(O_CREAT|O_EXCL|O_RDWR, 0600) + ftruncate
- *                  + [posix_fallocate] + mmap + close(fd) + munmap + shm_unlink
+ *                  + [posix_fallocate] + mmap + close(fd) + munmap + shm_unlink;
+ *     with a tracker, it is started once on a pipe and each sample adds what
+ *     a tracked create does: fstat + a register line, an unregister line
  *   floor attach <name> <samples>
  *     one sample = shm_open(O_RDWR) + fstat + mmap + close(fd) + read one byte + munmap
  *   floor fill <size> <reserve 0|1> <mmap flags> <madvise 0|1>
@@ -46,12 +48,45 @@ static int fail(const char *what, const char *name, int err) {
   return 1;
 }
 
+/* The tracker pipe (write end) when creates are tracked, else -1. */
+static int track_fd = -1;
+
+/* A tracker message: "R <inode> <hex name>\n" or "U <hex name>\n". */
+static void tell(const char *kind, const char *name, unsigned long long ino) {
+  char line[600];
+  int n = ino ? snprintf(line, sizeof line, "%s %llu ", kind, ino) : snprintf(line, sizeof line, "%s ", kind);
+  for (const char *c = name + 1; *c && n < (int)sizeof line - 3; c++) n += snprintf(line + n, 3, "%02x", (unsigned char)*c);
+  line[n++] = '\n';
+  if (write(track_fd, line, (size_t)n) < 0) {}
+}
+
+/* Starts shmbridge's tracker on a pipe, as a tracked SharedMemory does: what a tracked create costs. */
+static void start_tracker(const char *exe) {
+  int p[2];
+  if (pipe(p) < 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(p[0], 0);
+    close(p[0]);
+    close(p[1]);
+    execl(exe, exe, "floor", (char *)NULL);
+    _exit(127);
+  }
+  close(p[0]);
+  track_fd = pid > 0 ? p[1] : -1;
+}
+
 /* One create + close + unlink; returns 0 or an errno, unlinking what it made. */
 static int create_once(const char *name, size_t size, int reserve, int flags) {
   int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
   if (fd < 0) return errno;
   int err = 0;
   if (ftruncate(fd, (off_t)size) < 0) err = errno;
+  if (!err && track_fd >= 0) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) err = errno;
+    else tell("R", name, (unsigned long long)st.st_ino);
+  }
   if (!err && reserve) err = posix_fallocate(fd, 0, (off_t)size);
   void *p = MAP_FAILED;
   if (!err) {
@@ -61,6 +96,7 @@ static int create_once(const char *name, size_t size, int reserve, int flags) {
   close(fd);
   if (p != MAP_FAILED) munmap(p, size);
   shm_unlink(name);
+  if (track_fd >= 0) tell("U", name, 0);
   return err;
 }
 
@@ -109,7 +145,7 @@ static int fill_once(const char *name, size_t size, int reserve, int flags, int 
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: floor create <size> <samples> <reserve> <mmap flags> | floor attach <name> <samples> | floor fill <size> <reserve> <mmap flags> <madvise>\n");
+    fprintf(stderr, "usage: floor create <size> <samples> <reserve> <mmap flags> [tracker] | floor attach <name> <samples> | floor fill <size> <reserve> <mmap flags> <madvise>\n");
     return 2;
   }
   if (strcmp(argv[1], "fill") == 0) {
@@ -123,6 +159,7 @@ int main(int argc, char **argv) {
   size_t size = create ? strtoull(argv[2], NULL, 10) : 0;
   int reserve = create && argc > 4 ? atoi(argv[4]) : 0;
   int flags = create && argc > 5 ? atoi(argv[5]) : 0;
+  if (create && argc > 6) start_tracker(argv[6]);
   char name[64];
   if (create) snprintf(name, sizeof name, "/psm_floor_%d", (int)getpid());
   else snprintf(name, sizeof name, "/%s", argv[2]);

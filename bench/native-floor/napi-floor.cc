@@ -50,16 +50,40 @@ Napi::Value Wrap(Napi::Env env, int fd, size_t length, int flags) {
   return Napi::ArrayBuffer::New(env, addr, length, Finalize, m);
 }
 
-// create(path, size, reserve, mmapFlags) -> ArrayBuffer | -errno
+// A tracker message, as shmbridge's tracker reads them: "R <inode> <hex name>\n"
+// after a create, "U <hex name>\n" after an unlink (name without the slash).
+void Tell(int trackFd, const std::string& path, const char* kind, unsigned long long ino) {
+  if (trackFd < 0) return;
+  static const char hex[] = "0123456789abcdef";
+  std::string line(kind);
+  if (line == "R") line += " " + std::to_string(ino);
+  line += ' ';
+  for (size_t i = 1; i < path.size(); i++) {
+    line += hex[static_cast<unsigned char>(path[i]) >> 4];
+    line += hex[static_cast<unsigned char>(path[i]) & 15];
+  }
+  line += '\n';
+  if (write(trackFd, line.data(), line.size()) < 0) {}
+}
+
+// create(path, size, reserve, mmapFlags, trackFd) -> ArrayBuffer | -errno
+// With trackFd >= 0, it also does what a tracked create does: fstat for the
+// inode and one register line to the tracker.
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>();
   size_t size = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
   bool reserve = info[2].As<Napi::Boolean>();
   int flags = info[3].As<Napi::Number>().Int32Value();
+  int trackFd = info.Length() > 4 ? info[4].As<Napi::Number>().Int32Value() : -1;
   int fd = shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   if (fd < 0) return Napi::Number::New(env, -errno);
   int err = ftruncate(fd, static_cast<off_t>(size)) < 0 ? errno : 0;
+  if (!err && trackFd >= 0) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) err = errno;
+    else Tell(trackFd, path, "R", static_cast<unsigned long long>(st.st_ino));
+  }
   if (!err && reserve) err = posix_fallocate(fd, 0, static_cast<off_t>(size));
   if (err) {
     close(fd);
@@ -99,10 +123,13 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, munmap(m->addr, m->length) < 0 ? -errno : 0);
 }
 
-// unlink(path) -> 0 | -errno
+// unlink(path, trackFd) -> 0 | -errno; with trackFd >= 0, one unregister line too
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  return Napi::Number::New(info.Env(), shm_unlink(path.c_str()) < 0 ? -errno : 0);
+  int trackFd = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : -1;
+  int r = shm_unlink(path.c_str()) < 0 ? -errno : 0;
+  Tell(trackFd, path, "U", 0);
+  return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
