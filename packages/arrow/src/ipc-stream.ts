@@ -11,6 +11,7 @@
  */
 import * as flatbuffers from 'flatbuffers';
 import { corruptError } from '@shmbridge/core';
+import { Pieces } from './serialize.js';
 import { DictionaryBatch } from 'apache-arrow/fb/dictionary-batch';
 import { Message } from 'apache-arrow/fb/message';
 import { MessageHeader } from 'apache-arrow/fb/message-header';
@@ -175,20 +176,42 @@ export function isArrowStream(bytes: Uint8Array): boolean {
 
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
 
+/** One message of a stream we serialized ourselves (trusted: apache-arrow's writer). */
+function* ownMessages(src: Pieces): Generator<{ metaStart: number; metaLength: number; bodyStart: number; bodyLength: number; buffers: Array<[number, number]> }> {
+  let pos = 0;
+  for (;;) {
+    const head = new DataView(src.read(pos, 8).slice().buffer);
+    const metaLength = head.getInt32(4, true);
+    if (head.getUint32(0, true) !== CONTINUATION || metaLength < 0) throw new Error(`apache-arrow wrote an unexpected message header at byte ${pos}`);
+    if (metaLength === 0) return;
+    const metaStart = pos + 8;
+    const message = Message.getRootAsMessage(new flatbuffers.ByteBuffer(src.read(metaStart, metaLength)));
+    const bodyLength = Number(message.bodyLength());
+    const rb = recordBatchOf(message);
+    const buffers: Array<[number, number]> = [];
+    for (let i = 0; rb && i < rb.buffersLength(); i++) buffers.push([Number(rb.buffers(i)!.offset()), Number(rb.buffers(i)!.length())]);
+    const bodyStart = metaStart + metaLength;
+    yield { metaStart, metaLength, bodyStart, bodyLength, buffers };
+    pos = bodyStart + bodyLength;
+  }
+}
+
 /**
  * The same stream with every body (and every buffer in it) starting on a
  * 64-byte boundary of the output. Metadata is padded so each body starts
  * aligned; buffer offsets and body lengths are patched in each message's
  * flatbuffer (they are fixed-size fields, so nothing moves). Returns the
  * output size and a function that writes it into a zero-filled target of
- * that size (a new block is), so the padding needs no writing.
+ * that size (a new block is), so the padding needs no writing. The stream
+ * may come in pieces ({@link streamPieces}): bodies are copied straight from
+ * them, once.
  */
-export function align64(stream: Uint8Array): { byteLength: number; writeTo(target: Uint8Array): void } {
-  const { messages } = walkStream(stream, '(serialized table)');
+export function align64(stream: Uint8Array | Pieces): { byteLength: number; writeTo(target: Uint8Array): void } {
+  const src = stream instanceof Pieces ? stream : new Pieces([stream]);
   const plan: Array<{ at: number; meta: Uint8Array; bodyAt: number; copies: Array<[from: number, to: number, length: number]> }> = [];
   let out = 0;
-  for (const m of messages) {
-    const meta = stream.slice(m.metaStart, m.metaStart + m.metaLength);
+  for (const m of ownMessages(src)) {
+    const meta = src.read(m.metaStart, m.metaLength).slice(); // patched below: never the source's bytes
     // body must start at a multiple of 64: pad the metadata (its length includes the padding)
     const metaLength = align(out + 8 + m.metaLength, ALIGN) - out - 8;
     const bodyAt = out + 8 + metaLength;
@@ -224,7 +247,7 @@ export function align64(stream: Uint8Array): { byteLength: number; writeTo(targe
         view.setUint32(p.at, CONTINUATION, true);
         view.setInt32(p.at + 4, p.meta.length, true);
         target.set(p.meta, p.at + 8);
-        for (const [from, to, length] of p.copies) target.set(stream.subarray(from, from + length), to);
+        for (const [from, to, length] of p.copies) src.copyTo(target, to, from, length);
       }
       view.setUint32(out, CONTINUATION, true);
       view.setInt32(out + 4, 0, true);

@@ -5,10 +5,11 @@
  * column data are views into a block — zero-copy — whether shmbridge or
  * pyarrow wrote it.
  */
-import { tableFromIPC, tableToIPC, type Table, type TypeMap } from 'apache-arrow';
+import { tableFromIPC, type Table, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
 import { SharedMemory, checkName, corruptError, parseHandle, type CreateOptions } from '@shmbridge/core';
 import { align64, walkStream } from './ipc-stream.js';
+import { streamPieces } from './serialize.js';
 import { validateBatches } from './validate.js';
 
 /** A table's handle: `attachTable(handle)` here, `shmbridge.table(handle)` in Python. */
@@ -40,7 +41,8 @@ const blocks = new WeakMap<object, SharedMemory>();
  * ```
  */
 export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOptions = {}): { shm: SharedMemory; handle: TableHandle } {
-  const plan = align64(tableToIPC(table, 'stream'));
+  // The column data is copied once: from the table's buffers into the block.
+  const plan = align64(streamPieces(table));
   const shm = SharedMemory.create(plan.byteLength, options);
   try {
     plan.writeTo(shm.view(Uint8Array));
