@@ -7,7 +7,7 @@
  */
 import { tableFromIPC, type Table, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
-import { SharedMemory, checkName, corruptError, parseHandle, type CreateOptions } from '@shmbridge/core';
+import { SharedMemory, checkName, corruptError, invalidArgType, parseHandle, type CreateOptions } from '@shmbridge/core';
 import { align64, walkStream } from './ipc-stream.js';
 import { streamPieces } from './serialize.js';
 import { validateBatches } from './validate.js';
@@ -30,6 +30,7 @@ const blocks = new WeakMap<object, SharedMemory>();
  * `shmbridge.table(name)`.
  * @param options block options (`name`, `track`, …)
  * @returns the block (its creator unlinks it) and its handle
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `table` is not an apache-arrow Table, before anything is created
  * @example
  * ```ts
  * import { tableFromArrays } from 'apache-arrow';
@@ -41,6 +42,9 @@ const blocks = new WeakMap<object, SharedMemory>();
  * ```
  */
 export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOptions = {}): { shm: SharedMemory; handle: TableHandle } {
+  // Duck-typed: a Table from another copy of apache-arrow is still a table.
+  const t = table as Partial<Table> | null;
+  if (t === null || typeof t !== 'object' || typeof t.schema !== 'object' || !Array.isArray(t.batches)) throw invalidArgType('table', 'an apache-arrow Table', table);
   // The column data is copied once: from the table's buffers into the block.
   const plan = align64(streamPieces(table));
   const shm = SharedMemory.create(plan.byteLength, options);

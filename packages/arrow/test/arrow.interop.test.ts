@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SharedMemory, Tensor } from '@shmbridge/core';
 import { attachTable, closeTable, isArrowStream, shareTable, tableBlock } from '@shmbridge/arrow';
 import { ShareableList } from '@shmbridge/python-compat';
-import { python3, runPython, startPython } from '@shmbridge/testkit';
+import { listShm, python3, runPython, startPython } from '@shmbridge/testkit';
 
 const NORMALIZE = fileURLToPath(new URL('./fixtures/normalize.py', import.meta.url));
 const v = <T extends A.DataType>(type: T, values: unknown[]) => A.vectorFromArray(values as never, type);
@@ -198,5 +198,13 @@ describe('attachTable on bad blocks', () => {
     expect(() => attachTable({ name: 5 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HANDLE' }));
     expect(() => attachTable({ name: 'x', kind: 'tensor' } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HANDLE' }));
     expect(() => attachTable('shmbridge_no_such_table')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('refuses to share what is not a table, creating nothing', () => {
+    const before = listShm();
+    for (const bad of [123, null, {}, [], { schema: {}, batches: 'x' }]) {
+      expect(() => shareTable(bad as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    expect(listShm()).toEqual(before);
   });
 });

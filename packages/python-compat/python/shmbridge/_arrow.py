@@ -35,6 +35,8 @@ def share_table(tbl, name=None, track=True):
     (Node), which then unlinks it. Node reads it with ``attachTable(handle)``.
     """
     pa = need("pyarrow", "share_table")
+    if not isinstance(tbl, pa.Table):
+        raise TypeError("share_table needs a pyarrow.Table, got %s" % type(tbl).__name__)
     sizer = pa.MockOutputStream()
     with pa.ipc.new_stream(sizer, tbl.schema) as w:
         w.write_table(tbl)

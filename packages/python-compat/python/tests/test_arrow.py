@@ -1,4 +1,6 @@
 """shmbridge.table / share_table: pyarrow tables over blocks, zero-copy."""
+import os
+
 import pyarrow as pa
 import pytest
 
@@ -45,3 +47,11 @@ def test_table_errors(block):
     shm = block(64)
     with pytest.raises(pa.ArrowInvalid):
         shmbridge.table(shm.name)
+
+
+def test_share_table_refuses_what_is_not_a_table():
+    before = set(os.listdir("/dev/shm"))
+    for bad in (123, None, {"x": [1]}, pa.array([1, 2])):
+        with pytest.raises(TypeError, match="needs a pyarrow.Table"):
+            shmbridge.share_table(bad)
+    assert set(os.listdir("/dev/shm")) == before
