@@ -21,9 +21,9 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-function builtEntry(pkg: string): string {
+function builtEntry(pkg: string, file = 'index.js'): string {
   const dir = join(repoRoot, 'packages', pkg);
-  const entry = join(dir, 'dist', 'index.js');
+  const entry = join(dir, 'dist', file);
   if (!existsSync(join(dir, 'src'))) return entry;
   if (!existsSync(entry) || newestMtime(join(dir, 'src')) > statSync(entry).mtimeMs) {
     throw new Error(`packages/${pkg}/dist is missing or older than src: run \`pnpm build\` (pnpm test does it)`);
@@ -36,6 +36,8 @@ export const entries = {
   get core() { return builtEntry('core'); },
   get pythonCompat() { return builtEntry('python-compat'); },
   get arrow() { return builtEntry('arrow'); },
+  /** The `shmbridge` command (packages/cli). */
+  get cli() { return builtEntry('cli', 'main.js'); },
 };
 
 /**
