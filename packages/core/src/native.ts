@@ -2,7 +2,7 @@
  * The one place that loads the native addon. Every other module reaches the
  * syscalls through {@link native}.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,12 +45,20 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 const require = createRequire(import.meta.url);
 
-function load(): NativeBinding {
+interface NodeGypBuild {
+  (dir: string): unknown;
+  /** The binary node-gyp-build picks: build/Release, else the prebuild matching this Node's ABI. */
+  resolve(dir: string): string;
+}
+
+/** The addon, and the file it was loaded from (the tracker built with it sits beside it). */
+function load(): { binding: NativeBinding; file: string } {
   try {
-    return (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot);
+    const file = (require('node-gyp-build') as NodeGypBuild).resolve(packageRoot);
+    return { binding: require(file) as NativeBinding, file };
   } catch (cause) {
     const err = new Error(
-      `@shmbridge/core: the native addon could not be loaded for Node ${process.version} (${process.platform}-${process.arch}).\n` +
+      `@shmbridge/core: the native addon could not be loaded for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}).\n` +
         `  ${(cause as Error).message.split('\n')[0]}\n` +
         `Rebuild it where the package is installed: cd ${packageRoot} && node scripts/install.cjs\n` +
         '(needs g++, make and python3; see the README, "Installing").',
@@ -61,13 +69,26 @@ function load(): NativeBinding {
   }
 }
 
-export const native: NativeBinding = load();
+const loaded = load();
 
-/** Path of the `shmbridge-tracker` executable built beside the addon, if any. */
+export const native: NativeBinding = loaded.binding;
+
+/**
+ * Path of the `shmbridge-tracker` executable built with the loaded addon
+ * (`build/Release/` or `prebuilds/<platform>-<arch>/`), if it is there.
+ */
 export function trackerExecutable(): string | undefined {
-  const candidates = [
-    join(packageRoot, 'build', 'Release', 'shmbridge-tracker'),
-    join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'shmbridge-tracker'),
-  ];
-  return candidates.find((p) => existsSync(p));
+  const exe = join(dirname(loaded.file), 'shmbridge-tracker');
+  if (!existsSync(exe)) return undefined;
+  try {
+    accessSync(exe, constants.X_OK);
+  } catch {
+    // pnpm pack stores every file but a package's bins as 0644, and installs
+    // that skip scripts/install.cjs (pnpm's default for dependencies,
+    // --ignore-scripts) leave it so. If this fails, spawning says EACCES.
+    try {
+      chmodSync(exe, 0o755);
+    } catch {}
+  }
+  return exe;
 }
