@@ -6,6 +6,7 @@
 import { inspect } from 'node:util';
 import { unlinkBlock } from '@shmbridge/core';
 import { listBlocks, SHM_DIR, type BlockInfo } from './blocks.js';
+import { pythonHelperDir } from './python-path.js';
 import { describeBlock, SHOWN, type Description } from './show.js';
 
 export const USAGE = `usage: shmbridge [--json] <command>
@@ -14,6 +15,7 @@ export const USAGE = `usage: shmbridge [--json] <command>
   show NAME     a list's items, a table's schema and first ${SHOWN} rows, a tensor's
                 dtype, shape and first values, or a raw block's first bytes
   rm NAME...    unlink blocks (as SharedMemory.unlink / shm_unlink)
+  python-path   the folder of the Python helper shmbridge, for PYTHONPATH or pip install
   --json        machine-readable output
 `;
 
@@ -114,6 +116,15 @@ export function run(argv: readonly string[], io: Io): number {
       if (json) io.out(`${JSON.stringify(results)}\n`);
       else for (const r of results) (r.removed ? io.out : io.err)(r.removed ? `removed ${r.name}\n` : `shmbridge rm: ${r.error}\n`);
       return results.every((r) => r.removed) ? 0 : 1;
+    }
+    case 'python-path': {
+      if (names.length) {
+        io.err(`shmbridge python-path: takes no arguments\n${USAGE}`);
+        return 2;
+      }
+      const dir = pythonHelperDir();
+      io.out(`${json ? JSON.stringify(dir) : dir}\n`);
+      return 0;
     }
     default:
       io.err(`shmbridge: unknown command ${JSON.stringify(command)}\n${USAGE}`);
