@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { tableFromArrays } from 'apache-arrow';
 import { generateName, unlinkBlock } from '@shmbridge/core';
 import { attachTable, closeTable, shareTable } from '@shmbridge/arrow';
+import { python, pythonEnv } from './python.js';
 
 const worker = fileURLToPath(new URL('./python/arrow_worker.py', import.meta.url));
-const pythonPath = fileURLToPath(new URL('../packages/python-compat/python', import.meta.url));
 
 const orders = tableFromArrays({
   city: ['Lyon', 'Oslo', 'Lyon', 'Kyoto', 'Oslo', 'Lyon'],
@@ -27,8 +27,8 @@ const { shm } = shareTable(orders);
 const resultName = generateName();
 try {
   console.log(`node:   shared ${orders.numRows} orders as ${shm.name} (${shm.size} bytes, Arrow IPC)`);
-  const py = spawnSync('python3', [worker, shm.name, resultName], { stdio: 'inherit', env: { ...process.env, PYTHONPATH: pythonPath } });
-  if (py.status !== 0) throw new Error(`python3 ${worker} failed (${py.status ?? py.signal})`);
+  const py = spawnSync(python, [worker, shm.name, resultName], { stdio: 'inherit', env: pythonEnv });
+  if (py.status !== 0) throw new Error(`${python} ${worker} failed (${py.status ?? py.signal})`);
 
   const totals = attachTable(resultName); // zero-copy views of the block Python wrote
   for (const row of totals) console.log(`node:   ${row.city.padEnd(6)} revenue ${row.revenue.toFixed(2).padStart(7)}  items ${row.items}`);

@@ -14,9 +14,9 @@ import { tableFromArrays } from 'apache-arrow';
 import { SharedMemory, Tensor, generateName, unlinkBlock } from '@shmbridge/core';
 import { ShareableList } from '@shmbridge/python-compat';
 import { attachTable, closeTable, shareTable } from '@shmbridge/arrow';
+import { python, pythonEnv } from './python.js';
 
 const worker = fileURLToPath(new URL('./python/demo_worker.py', import.meta.url));
-const pythonPath = fileURLToPath(new URL('../packages/python-compat/python', import.meta.url));
 
 using shm = SharedMemory.create(4096);
 using list = new ShareableList(['howdy', 42, 3.5, null, true]);
@@ -38,11 +38,11 @@ try {
   // 4. A table, an Arrow IPC stream that pyarrow reads in place.
   console.log(`node:   table  ${table.name}: fruit, kg (3 rows)`);
 
-  const py = spawnSync('python3', [worker, shm.name, list.shm.name, tensor.shm.name, table.name, answerName], {
+  const py = spawnSync(python, [worker, shm.name, list.shm.name, tensor.shm.name, table.name, answerName], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, PYTHONPATH: pythonPath },
+    env: pythonEnv,
   });
-  if (py.status !== 0) throw new Error(`python3 ${worker} failed (${py.status ?? py.signal})`);
+  if (py.status !== 0) throw new Error(`${python} ${worker} failed (${py.status ?? py.signal})`);
 
   // Node sees Python's writes in place.
   console.log(`node:   block: python wrote "${shm.buf.toString('utf8', 128, 145)}" and doubled the numbers: [${[...xs].join(', ')}]`);

@@ -3,7 +3,7 @@
  * any Python) can attach to it by name while it runs:
  *
  *   pnpm exec tsx examples/hold-tensor.ts        # prints: tensor psm_… (float64, [3, 4]) — ...
- *   python3 examples/notebook.py psm_…           # in another terminal / a notebook cell
+ *   PYTHONPATH=packages/python-compat/python .venv/bin/python3 examples/notebook.py psm_…   # in another terminal / a notebook cell
  */
 import { Tensor } from '@shmbridge/core';
 

@@ -12,16 +12,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SharedMemoryManager } from '@shmbridge/python-compat';
+import { python, pythonEnv } from './python.js';
 
 const worker = fileURLToPath(new URL('./python/manager_worker.py', import.meta.url));
-const pythonPath = fileURLToPath(new URL('../packages/python-compat/python', import.meta.url));
 
 await using smm = await SharedMemoryManager.start(); // a socket in a private 0700 directory, a random authkey
 console.log(`node:   manager listening on ${smm.address}`);
 
 const run = (id: number) =>
   new Promise<void>((resolve, reject) => {
-    const p = spawn('python3', [worker, String(smm.address), smm.authkey.toString('hex'), String(id)], { stdio: 'inherit', env: { ...process.env, PYTHONPATH: pythonPath } });
+    const p = spawn(python, [worker, String(smm.address), smm.authkey.toString('hex'), String(id)], { stdio: 'inherit', env: pythonEnv });
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${id} exited with ${code}`))));
   });
 await Promise.all([run(1), run(2)]);

@@ -1,8 +1,8 @@
 """What a notebook cell does to look at a running Node process's tensor.
 
-    python3 examples/notebook.py psm_1a2b3c4d
+    PYTHONPATH=packages/python-compat/python .venv/bin/python3 examples/notebook.py psm_1a2b3c4d
 
-(with PYTHONPATH=packages/python-compat/python, or `pip install packages/python-compat/python`)
+(or after `.venv/bin/pip install packages/python-compat/python`; from npm: PYTHONPATH="$(npx shmbridge python-path)")
 """
 import sys
 

@@ -3,39 +3,49 @@
 //   1. typecheck (tsc, strict) over sources, tests, examples and benches
 //   2. Jest over every package (real CPython spawned inside the tests)
 //   3. pytest over the Python helper (packages/python-compat/python/tests)
-//   4. /dev/shm must hold exactly what it held before, and no shmbridge
-//      tracker may have reported a block a test forgot to unlink.
+//   4. /dev/shm must hold exactly what it held before, and no tracker
+//      (shmbridge's or CPython's) may have reported a block a test forgot to
+//      unlink (scripts/shm-guard.mjs).
+// Python runs from the project's virtualenv (.venv, README "Try it").
 // Arguments are passed to Jest (e.g. `pnpm test packages/core`); with
 // arguments, pytest runs only if one of them names a .py file or folder.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { leakProblems, snapshot, SHM_DIR } from './shm-guard.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'shmbridge-test-'));
 const args = process.argv.slice(2);
 const pyTests = join(root, 'packages', 'python-compat', 'python', 'tests');
-const LEAK = /shmbridge: process \d+ exited without unlinking shared memory it created; unlinked:.*/g;
+const venvPython = join(root, '.venv', 'bin', 'python3');
 
-function run(cmd, argv, { capture = false } = {}) {
+// `quietStdout`: stdout is kept (Jest's --json report), not echoed.
+function run(cmd, argv, { capture = false, quietStdout = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stdout = '';
     for (const [stream, sink] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
       stream.on('data', (d) => {
+        if (stream === child.stdout && quietStdout) {
+          stdout += d;
+          return;
+        }
         sink.write(d);
         if (capture) output += d;
       });
     }
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
+    child.on('error', (err) => resolve({ code: 127, output: String(err), stdout }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output, stdout }));
   });
 }
 
-const before = readdirSync('/dev/shm').sort();
+const before = snapshot();
 const problems = [];
 const counts = { passed: 0, failed: 0, skipped: 0 };
 
@@ -43,14 +53,19 @@ const counts = { passed: 0, failed: 0, skipped: 0 };
 const tsc = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
 if (tsc.code !== 0) problems.push('typecheck failed (tsc -p tsconfig.json)');
 
-// 2. Jest
-const jestJson = join(work, 'jest.json');
+// 2. Jest (--json: the report on stdout, everything else on stderr)
 const jest = await run(process.execPath, [
   '--experimental-vm-modules', '--disable-warning=ExperimentalWarning',
-  join(dirname(require.resolve('jest/package.json')), 'bin', 'jest.js'), '--json', `--outputFile=${jestJson}`, ...args,
-], { capture: true });
-if (existsSync(jestJson)) {
-  const r = JSON.parse(readFileSync(jestJson, 'utf8'));
+  join(dirname(require.resolve('jest/package.json')), 'bin', 'jest.js'), '--json', ...args,
+], { capture: true, quietStdout: true });
+const r = (() => {
+  try {
+    return JSON.parse(jest.stdout);
+  } catch {
+    return undefined;
+  }
+})();
+if (r) {
   counts.passed += r.numPassedTests;
   counts.failed += r.numFailedTests;
   counts.skipped += r.numPendingTests + r.numTodoTests;
@@ -61,9 +76,11 @@ if (jest.code !== 0) problems.push(`jest exited with ${jest.code}`);
 // 3. pytest
 const wantPy = args.length === 0 || args.some((a) => a.endsWith('.py') || a.includes('python'));
 let pytestOutput = '';
-if (wantPy && existsSync(pyTests)) {
+if (wantPy && !existsSync(venvPython)) {
+  problems.push(`pytest needs the project's virtualenv ${venvPython}: python3 -m venv .venv && .venv/bin/pip install --retries 0 pytest numpy pyarrow pandas torch`);
+} else if (wantPy && existsSync(pyTests)) {
   const xml = join(work, 'pytest.xml');
-  const py = await run('python3', ['-m', 'pytest', pyTests, '-q', '-p', 'no:cacheprovider', `--junitxml=${xml}`], { capture: true });
+  const py = await run(venvPython, ['-m', 'pytest', pyTests, '-q', '-p', 'no:cacheprovider', `--junitxml=${xml}`], { capture: true });
   pytestOutput = py.output;
   if (existsSync(xml)) {
     const suite = readFileSync(xml, 'utf8').match(/<testsuite [^>]*>/)?.[0] ?? '';
@@ -71,20 +88,15 @@ if (wantPy && existsSync(pyTests)) {
     counts.failed += n('failures') + n('errors');
     counts.skipped += n('skipped');
     counts.passed += n('tests') - n('failures') - n('errors') - n('skipped');
-  } else problems.push('pytest produced no report (is pytest installed for python3?)');
+  } else problems.push(`pytest produced no report (is pytest installed in ${venvPython}?)`);
   if (py.code !== 0) problems.push(`pytest exited with ${py.code}`);
 }
 
 // 4. Nothing left behind
 await new Promise((r) => setTimeout(r, 500)); // let exiting children's trackers finish
-const after = readdirSync('/dev/shm').sort();
-const added = after.filter((n) => !before.includes(n));
-const removed = before.filter((n) => !after.includes(n));
-if (added.length || removed.length) {
-  problems.push(`/dev/shm changed: left behind [${added.join(', ')}], removed [${removed.join(', ')}]`);
-}
-const reported = [...(jest.output + pytestOutput).matchAll(LEAK)].map((m) => m[0]);
-if (reported.length) problems.push(`trackers cleaned up blocks a test leaked:\n    ${reported.join('\n    ')}`);
+const leaks = leakProblems(before, snapshot(), jest.output + pytestOutput);
+problems.push(...leaks);
+if (!leaks.length) console.log(`${SHM_DIR}: as before (${before.length} blocks), no tracker reported a leaked block`);
 
 rmSync(work, { recursive: true, force: true });
 for (const p of problems) console.error(`FAILED: ${p}`);

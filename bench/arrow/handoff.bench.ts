@@ -10,10 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import * as A from 'apache-arrow';
 import { shareTable } from '@shmbridge/arrow';
 import type { SharedMemory } from '@shmbridge/core';
+import { python3, pythonHelperPath } from '@shmbridge/testkit';
 import { formatNs } from '../lib/measure.js';
 import { printTable, target } from '../lib/table.js';
 
@@ -22,7 +22,6 @@ const NUM_COLUMNS = 4;
 const NUM_ROWS = 32 * MiB; // 4 float64 columns × 32M rows = 1 GiB of values
 const STR_ROWS = 10_000_000;
 const ROUNDS = 5;
-const pythonPath = fileURLToPath(new URL('../../packages/python-compat/python', import.meta.url));
 
 // The worker: for each request line, either attach by name or receive the
 // stream over stdin and open it, then make one full pass over a column — a
@@ -143,7 +142,7 @@ try {
   gc?.();
 
   const largest = Math.max(...tables.map((t) => t.shm.size));
-  const worker = spawn('python3', ['-c', WORKER, String(largest)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
+  const worker = spawn(python3().executable, ['-c', WORKER, String(largest)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonHelperPath } });
   py = worker;
   const lines = (async function* () {
     let buf = '';

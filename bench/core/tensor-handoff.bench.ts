@@ -6,15 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Tensor } from '@shmbridge/core';
+import { python3, pythonHelperPath } from '@shmbridge/testkit';
 import { formatNs, measure } from '../lib/measure.js';
 import { printTable, target } from '../lib/table.js';
 
 const MiB = 1 << 20;
 const SIZE = 256 * MiB;
 const ROUNDS = 5;
-const pythonPath = fileURLToPath(new URL('../../packages/python-compat/python', import.meta.url));
 
 // The worker: for each request line, either attach by name or read the bytes
 // from stdin, then sum; it reports hand-off and first-sum times in ns.
@@ -41,7 +40,7 @@ for line in sys.stdin.buffer:
 `;
 
 const tensor = Tensor.create({ dtype: 'float32', shape: [SIZE / 4] });
-const py = spawn('python3', ['-c', WORKER], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
+const py = spawn(python3().executable, ['-c', WORKER], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonHelperPath } });
 try {
   tensor.data.fill(0.5);
   const lines = (async function* () {
@@ -93,7 +92,7 @@ const pyAttach: Record<string, number> = {};
 const sizes = [1, 16, 256, 1024].map((m) => m * MiB);
 const made = sizes.map((s) => Tensor.create({ dtype: 'uint8', shape: [s], populate: false, reserve: false }));
 try {
-  const r = spawn('python3', ['-c', `
+  const r = spawn(python3().executable, ['-c', `
 import json, sys, time, shmbridge
 res = {}
 for name in sys.argv[1:]:
@@ -103,7 +102,7 @@ for name in sys.argv[1:]:
         ts.append(t1 - t0)
     ts.sort(); res[name] = ts[len(ts) // 2]
 print(json.dumps(res))
-`, ...made.map((t) => t.shm.name)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
+`, ...made.map((t) => t.shm.name)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonHelperPath } });
   let out = '';
   for await (const c of r.stdout.setEncoding('utf8')) out += c;
   Object.assign(pyAttach, JSON.parse(out));

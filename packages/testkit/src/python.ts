@@ -1,7 +1,9 @@
 /**
- * Real CPython interpreters for interop tests: `python3` on PATH and every
- * CPython >= 3.8 that pyenv lists. A test that needs an interpreter that is
- * missing fails (never skips) with a message saying which one.
+ * Real CPython interpreters for interop tests: the project's virtualenv
+ * (`.venv`, made by the README's set-up command, with numpy, pyarrow, torch,
+ * pandas and pytest) and every CPython >= 3.8 that pyenv lists. A test that
+ * needs an interpreter that is missing fails (never skips) with a message
+ * saying which one.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Python {
-  /** `3.13.0`, or `python3` for the one on PATH. */
+  /** `3.13.0`, or `python3` for the project's virtualenv. */
   label: string;
   /** `[major, minor]` */
   version: [number, number];
@@ -19,6 +21,10 @@ export interface Python {
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** `packages/python-compat/python`: put on PYTHONPATH so `import shmbridge` works. */
 export const pythonHelperPath = join(repoRoot, 'packages', 'python-compat', 'python');
+/** The project's virtualenv interpreter: `python3 -m venv .venv && .venv/bin/pip install …` (README, "Try it"). */
+export const venvPython = join(repoRoot, '.venv', 'bin', 'python3');
+/** What the README installs into `.venv` for the tests. */
+export const VENV_PACKAGES = 'pytest numpy pyarrow pandas torch';
 
 function versionOf(executable: string): [number, number] {
   const out = execFileSync(executable, ['-c', 'import sys; print(sys.version_info[0], sys.version_info[1])'], { encoding: 'utf8' });
@@ -28,7 +34,7 @@ function versionOf(executable: string): [number, number] {
 
 let cached: Python[] | undefined;
 
-/** Every CPython on this machine that has `multiprocessing.shared_memory` (>= 3.8), oldest first, then python3. */
+/** Every CPython on this machine that has `multiprocessing.shared_memory` (>= 3.8), oldest first, then the virtualenv's python3. */
 export function pythons(): Python[] {
   if (cached) return cached;
   const found: Python[] = [];
@@ -43,8 +49,7 @@ export function pythons(): Python[] {
     }
   }
   found.sort((a, b) => a.version[1] - b.version[1]);
-  const sys = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
-  if (sys.status === 0) found.push({ label: 'python3', version: versionOf('python3'), executable: sys.stdout.trim() });
+  if (existsSync(venvPython)) found.push({ label: 'python3', version: versionOf(venvPython), executable: venvPython });
   return (cached = found);
 }
 
@@ -55,10 +60,12 @@ export function python(minor: number): Python {
   return p;
 }
 
-/** `python3` on PATH (the one with numpy, pyarrow, torch here). */
+/** The project virtualenv's `python3` (the one with numpy, pyarrow, torch); throws (fails the test) if there is none. */
 export function python3(): Python {
   const p = pythons().find((x) => x.label === 'python3');
-  if (!p) throw new Error('This test needs python3 on PATH');
+  if (!p) {
+    throw new Error(`This test needs the project's virtualenv ${venvPython}: python3 -m venv .venv && .venv/bin/pip install --retries 0 ${VENV_PACKAGES}`);
+  }
   return p;
 }
 
