@@ -14,7 +14,7 @@ export default {
     '^@shmbridge/(core|python-compat|arrow|cli|testkit)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/examples/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/examples/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/scripts/jest/shm-snapshot.js',
   globalTeardown: '<rootDir>/scripts/jest/shm-check.js',
   testTimeout: 60000,
