@@ -1,11 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tableFromArrays } from 'apache-arrow';
 import { SharedMemory, Tensor } from '@shmbridge/core';
 import { shareTable } from '@shmbridge/arrow';
 import { ShareableList } from '@shmbridge/python-compat';
 import { run, type BlockInfo } from '@shmbridge/cli';
-import { entries, listShm, python3, runPython, shmExists } from '@shmbridge/testkit';
+import { entries, python3, runPython, shmExists } from '@shmbridge/testkit';
 
 /** Who we are, asked of id(1) rather than of the code under test. */
 function currentUser(): string {
@@ -65,7 +69,11 @@ describe('shmbridge ls', () => {
       const { code, out } = cli('ls', '--json');
       expect(code).toBe(0);
       const blocks = JSON.parse(out) as BlockInfo[];
-      expect(blocks.map((b) => b.name)).toEqual(listShm());
+      // Other processes (other tests, other users) may hold blocks too: check ours, and the order.
+      const ours = Object.values(n);
+      const names = blocks.map((b) => b.name);
+      expect(names).toEqual(expect.arrayContaining(ours));
+      expect(names).toEqual([...names].sort());
       const byName = Object.fromEntries(blocks.map((b) => [b.name, b]));
       expect(byName[n.raw]).toMatchObject({ size: 100, kind: 'raw' });
       expect(byName[n.list]!.kind).toBe('ShareableList');
@@ -73,10 +81,10 @@ describe('shmbridge ls', () => {
       expect(byName[n.tensor]!.kind).toBe('tensor');
       expect(byName[n.table]!.kind).toBe('arrow');
       expect(byName[n.pyTable]!.kind).toBe('arrow');
-      for (const b of blocks) {
-        expect(b.owner).toBe(currentUser());
-        expect(b.ageSeconds).toBeGreaterThanOrEqual(0);
-        expect(b.ageSeconds).toBeLessThan(600);
+      for (const name of ours) {
+        expect(byName[name]!.owner).toBe(currentUser());
+        expect(byName[name]!.ageSeconds).toBeGreaterThanOrEqual(0);
+        expect(byName[name]!.ageSeconds).toBeLessThan(600); // made by this test a moment ago
       }
       const text = cli('ls').out.split('\n');
       expect(text[0]).toMatch(/^NAME\s+SIZE\s+OWNER\s+AGE\s+KIND$/);
@@ -139,6 +147,36 @@ describe('the shmbridge command', () => {
     const shm = SharedMemory.create(64);
     try {
       const r = bin('--json', 'ls');
+      expect(r.status).toBe(0);
+      expect((JSON.parse(r.stdout) as BlockInfo[]).find((b) => b.name === shm.name)).toMatchObject({ size: 64, kind: 'raw' });
+    } finally {
+      shm.close().unlink();
+    }
+  });
+});
+
+describe('shmbridge python-path', () => {
+  it('prints the folder of the Python helper inside @shmbridge/python-compat, which Python imports shmbridge from', async () => {
+    const { code, out } = cli('python-path');
+    expect(code).toBe(0);
+    const dir = out.trim();
+    expect(out).toBe(`${dir}\n`);
+    expect(dir).toBe(join(dirname(createRequire(import.meta.url).resolve('@shmbridge/python-compat/package.json')), 'python'));
+    expect(existsSync(join(dir, 'pyproject.toml'))).toBe(true);
+    const r = await runPython(python3(), 'import shmbridge; print(shmbridge.__file__)', { env: { PYTHONPATH: dir } });
+    expect(r.stdout.trim()).toBe(join(dir, 'shmbridge', '__init__.py'));
+    expect(cli('--json', 'python-path').out).toBe(`${JSON.stringify(dir)}\n`);
+    expect(cli('python-path', 'extra')).toMatchObject({ code: 2, err: expect.stringContaining('takes no arguments') });
+  });
+});
+
+describe('pnpm -s shmbridge (the README\'s command in the workspace)', () => {
+  it('prints only the command\'s output on stdout: --json parses', () => {
+    const shm = SharedMemory.create(64);
+    try {
+      const root = fileURLToPath(new URL('../../..', import.meta.url));
+      const r = spawnSync('pnpm', ['-s', 'shmbridge', 'ls', '--json'], { cwd: root, encoding: 'utf8' });
+      expect(r.error).toBeUndefined(); // pnpm on PATH, as for `pnpm test`
       expect(r.status).toBe(0);
       expect((JSON.parse(r.stdout) as BlockInfo[]).find((b) => b.name === shm.name)).toMatchObject({ size: 64, kind: 'raw' });
     } finally {

@@ -35,6 +35,7 @@ for name in sys.argv[1:]:
 print(json.dumps(out))
 `, { args: tensors.map((t) => t.shm.name) });
       const seen = JSON.parse(r.stdout) as [string, number[], number[], boolean][];
+      expect(seen).toHaveLength(DTYPES.length);
       seen.forEach(([dtype, shape, values, identical], i) => {
         const t = tensors[i]!;
         expect({ dtype, shape, identical }).toEqual({ dtype: t.dtype, shape: [3, 4], identical: true });
