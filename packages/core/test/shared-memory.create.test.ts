@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { SharedMemory } from '@shmbridge/core';
-import { listShm, shmExists } from '@shmbridge/testkit';
+import { fourKiBPageShm, listShm, runNode, shmExists } from '@shmbridge/testkit';
 
 describe('SharedMemory create', () => {
   it('generates a psm_ + 8 lowercase hex name, as CPython does', () => {
@@ -135,48 +135,57 @@ describe('SharedMemory create', () => {
     }
   });
 
-  it('populates pages at create by default, and on attach only when asked', () => {
-    // Rss (kB) of every mapping of a block in this process, from /proc/self/smaps
-    const resident = (name: string) =>
-      readFileSync('/proc/self/smaps', 'utf8')
-        .split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
-        .filter((m) => m.split('\n')[0]!.endsWith(`/dev/shm/${name}`))
-        .map((m) => Number(/\nRss:\s+(\d+) kB/.exec(m)![1]));
-    const a = SharedMemory.create(1 << 20);
-    const b = SharedMemory.create(1 << 20, { populate: false });
-    try {
-      expect(resident(a.name)).toEqual([1024]);
-      expect(resident(b.name)).toEqual([0]);
+  // Both count 4 KiB pages, so each runs in a child on a /dev/shm without
+  // transparent huge pages (a private huge=never tmpfs where /dev/shm has them).
+  it('populates pages at create by default, and on attach only when asked', async () => {
+    const r = await runNode(`
+      const { SharedMemory } = await import(core);
+      const { readFileSync } = await import('node:fs');
+      // Rss (kB) of every mapping of a block in this process, from /proc/self/smaps
+      const resident = (name) =>
+        readFileSync('/proc/self/smaps', 'utf8')
+          .split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+          .filter((m) => m.split('\\n')[0].endsWith('/dev/shm/' + name))
+          .map((m) => Number(/\\nRss:\\s+(\\d+) kB/.exec(m)[1]))
+          .sort((x, y) => x - y);
+      const a = SharedMemory.create(1 << 20);
+      const b = SharedMemory.create(1 << 20, { populate: false });
+      const out = { created: resident(a.name), lazyCreated: resident(b.name) };
       const lazy = SharedMemory.attach(a.name);
-      expect(resident(a.name).sort()).toEqual([0, 1024]);
+      out.lazyAttach = resident(a.name);
       lazy.close();
       b.buf.fill(1); // the pages exist now; an eager attach maps them all
       const eager = new SharedMemory({ name: b.name, populate: true });
-      expect(resident(b.name)).toEqual([1024, 1024]);
+      out.eagerAttach = resident(b.name);
       eager.close();
-    } finally {
       a.close().unlink();
       b.close().unlink();
-    }
+      console.log(JSON.stringify(out));
+    `, fourKiBPageShm());
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ created: [1024], lazyCreated: [0], lazyAttach: [0, 1024], eagerAttach: [1024, 1024] });
   });
 
-  it('populates created blocks writable: writing every page then takes no fault per page', () => {
-    const faults = () => process.resourceUsage().minorPageFault;
-    const pages = (1 << 20) / 4096;
-    const populated = SharedMemory.create(1 << 20);
-    const lazy = SharedMemory.create(1 << 20, { populate: false });
-    try {
+  it('populates created blocks writable: writing every page then takes no fault per page', async () => {
+    const r = await runNode(`
+      const { SharedMemory } = await import(core);
+      const faults = () => process.resourceUsage().minorPageFault;
+      const populated = SharedMemory.create(1 << 20);
+      const lazy = SharedMemory.create(1 << 20, { populate: false });
       let before = faults();
       populated.buf.fill(1);
       const populatedFaults = faults() - before;
       before = faults();
       lazy.buf.fill(1);
       const lazyFaults = faults() - before;
-      expect(lazyFaults).toBeGreaterThanOrEqual(pages); // one per page: the measure works
-      expect(populatedFaults).toBeLessThan(pages / 8); // tmpfs has no page_mkwrite: MAP_POPULATE maps the pages writable
-    } finally {
       populated.close().unlink();
       lazy.close().unlink();
-    }
+      console.log(JSON.stringify({ populatedFaults, lazyFaults }));
+    `, fourKiBPageShm());
+    expect(r.stderr).toBe('');
+    const { populatedFaults, lazyFaults } = JSON.parse(r.stdout) as { populatedFaults: number; lazyFaults: number };
+    const pages = (1 << 20) / 4096;
+    expect(lazyFaults).toBeGreaterThanOrEqual(pages); // one per page: the measure works
+    expect(populatedFaults).toBeLessThan(pages / 8); // tmpfs has no page_mkwrite: MAP_POPULATE maps the pages writable
   });
 });

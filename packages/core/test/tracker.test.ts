@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { SharedMemory } from '@shmbridge/core';
-import { finished, firstLine, runNode, shmExists, spawnNode } from '@shmbridge/testkit';
+import { childPids, finished, firstLine, runNode, shmExists, spawnNode } from '@shmbridge/testkit';
 
 async function waitUntil(cond: () => boolean, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
@@ -90,17 +90,20 @@ describe('creator tracking', () => {
   });
 
   it('shares one tracker between worker threads', async () => {
-    const r = await runNode(`
+    const child = spawnNode(`
       const { SharedMemory } = await import(core);
       const { Worker } = await import('node:worker_threads');
-      const { execFileSync } = await import('node:child_process');
       const code = 'import(' + JSON.stringify(core) + ').then(({ SharedMemory }) => { SharedMemory.create(8); })';
       await new Promise((res, rej) => new Worker(code, { eval: true }).on('exit', res).on('error', rej));
       SharedMemory.create(8);
-      const trackers = execFileSync('pgrep', ['-f', '-P', String(process.pid), 'shmbridge-tracker'], { encoding: 'utf8' }).trim().split('\\n');
-      console.log(trackers.length);
+      console.log('made');
+      process.stdin.once('data', () => process.exit(0));
     `);
-    expect(r.stdout.trim()).toBe('1');
+    await firstLine(child);
+    const trackers = childPids(child.pid!, /shmbridge-tracker/);
+    child.stdin!.end('\n');
+    const r = await finished(child);
+    expect(trackers).toHaveLength(1);
     expect(r.stderr.match(/unlinked: (\S+) (\S+)\n/)).not.toBeNull();
   });
 });

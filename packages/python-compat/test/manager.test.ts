@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SharedMemoryManager, dumps, py, PyCall, PyGlobal } from '@shmbridge/python-compat';
-import { firstLine, finished, python, runPython, shmExists, spawnNode, startPython, type Python } from '@shmbridge/testkit';
+import { childPids, firstLine, finished, python, runPython, shmExists, spawnNode, startPython, type Python } from '@shmbridge/testkit';
 import { Connection, answerChallenge, deliverChallenge } from '../src/manager/connection.js';
 
 const PY_MANAGER = fileURLToPath(new URL('./fixtures/py_manager.py', import.meta.url));
@@ -14,6 +14,13 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<boolean> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   return cond();
+}
+
+/** The manager process an owner started (its one child running server-main). */
+function managerPid(owner: number): number {
+  const pids = childPids(owner, /server-main/);
+  if (pids.length !== 1) throw new Error(`expected one manager process under ${owner}, found [${pids.join(', ')}]`);
+  return pids[0]!;
 }
 
 function pyClient(address: SharedMemoryManager['address']): string {
@@ -209,11 +216,11 @@ describe('SharedMemoryManager lifecycle', () => {
       const smm = await SharedMemoryManager.start();
       const a = await smm.SharedMemory(4096);
       const b = await smm.ShareableList([1, 2]);
-      const pid = (await import('node:child_process')).execFileSync('pgrep', ['-f', '-P', String(process.pid), 'server-main'], { encoding: 'utf8' }).trim();
-      console.log(JSON.stringify({ names: [a.name, b.shm.name], pid: Number(pid) }));
+      console.log(JSON.stringify({ names: [a.name, b.shm.name] }));
       setInterval(() => {}, 1000);
     `);
-    const { names, pid } = JSON.parse(await firstLine(owner)) as { names: string[]; pid: number };
+    const { names } = JSON.parse(await firstLine(owner)) as { names: string[] };
+    const pid = managerPid(owner.pid!);
     expect(gone(names)).toEqual(names);
     owner.kill('SIGKILL');
     await finished(owner);
@@ -236,12 +243,12 @@ describe('SharedMemoryManager lifecycle', () => {
       const made = await Promise.all(Array.from({ length: 200 }, (_, i) => i % 2 ? smm.SharedMemory(4096) : smm.ShareableList([i]).then((sl) => sl.shm)));
       const listed = await smm.listSegments();
       const more = await Promise.all(Array.from({ length: 50 }, () => smm.SharedMemory(4096)));
-      const pid = (await import('node:child_process')).execFileSync('pgrep', ['-f', '-P', String(process.pid), 'server-main'], { encoding: 'utf8' }).trim();
       // Printed before any reply to the last 50 is read: they are in flight when the test kills us.
-      console.log(JSON.stringify({ names: made.map((b) => b.name), listed, more: more.map((b) => b.name), pid: Number(pid) }));
+      console.log(JSON.stringify({ names: made.map((b) => b.name), listed, more: more.map((b) => b.name) }));
       setInterval(() => {}, 1000);
     `);
-    const { names, listed, more, pid } = JSON.parse(await firstLine(owner)) as { names: string[]; listed: string[]; more: string[]; pid: number };
+    const { names, listed, more } = JSON.parse(await firstLine(owner)) as { names: string[]; listed: string[]; more: string[] };
+    const pid = managerPid(owner.pid!);
     expect(listed).toEqual(names);
     expect(new Set([...names, ...more]).size).toBe(250);
     expect(gone([...names, ...more])).toHaveLength(250);

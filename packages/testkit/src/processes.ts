@@ -5,7 +5,7 @@
  * start if it is older than `src/` (run `pnpm build`; `pnpm test` does).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunResult } from './python.js';
@@ -40,21 +40,45 @@ export const entries = {
   get cli() { return builtEntry('cli', 'main.js'); },
 };
 
+export interface NodeOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  nodeArgs?: string[];
+  cwd?: string;
+  /**
+   * Mount options of a /dev/shm of the child's own (`'size=1m'`,
+   * `'huge=never'`): it runs in a private mount namespace (`unshare -m`) on a
+   * fresh tmpfs. Needs root or unprivileged user namespaces; {@link runNode}
+   * fails saying so where they are refused.
+   */
+  privateShm?: string;
+}
+
+/** What a child that could not get its private /dev/shm exits with. */
+const NO_PRIVATE_SHM = 97;
+
 /**
  * Starts `node` on an ES module snippet. In the snippet, `core`,
  * `pythonCompat` and `arrow` are the entry paths above: `await import(core)`.
  */
-export function spawnNode(code: string, options: { args?: string[]; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; nodeArgs?: string[] } = {}): ChildProcess {
+export function spawnNode(code: string, options: NodeOptions = {}): ChildProcess {
   const names = ['core', 'pythonCompat', 'arrow'] as const;
   const prelude = names
     .filter((n) => new RegExp(`\\b${n}\\b`).test(code))
     .map((n) => `const ${n} = ${JSON.stringify(entries[n])};\n`)
     .join('');
-  return spawn(process.execPath, [...(options.nodeArgs ?? []), '--input-type=module', '-e', prelude + code, ...(options.args ?? [])], {
+  const argv = [...(options.nodeArgs ?? []), '--input-type=module', '-e', prelude + code, ...(options.args ?? [])];
+  const [cmd, cmdArgs] = options.privateShm === undefined
+    ? [process.execPath, argv]
+    : ['unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o "$1" tmpfs /dev/shm || exit ${NO_PRIVATE_SHM}; shift; exec "$@"`, 'sh', options.privateShm, process.execPath, ...argv]];
+  return spawn(cmd, cmdArgs, {
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
     uid: options.uid,
     gid: options.gid,
+    cwd: options.cwd,
   });
 }
 
@@ -74,9 +98,16 @@ export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<RunRe
   });
 }
 
-/** Runs a snippet to completion (see {@link spawnNode}). */
-export function runNode(code: string, options: Parameters<typeof spawnNode>[1] & { timeoutMs?: number } = {}): Promise<RunResult> {
-  return finished(spawnNode(code, options), options.timeoutMs);
+/**
+ * Runs a snippet to completion (see {@link spawnNode}).
+ * @throws if `privateShm` was asked for and this machine refuses a private mount
+ */
+export async function runNode(code: string, options: NodeOptions & { timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await finished(spawnNode(code, options), options.timeoutMs);
+  if (options.privateShm !== undefined && (r.status === NO_PRIVATE_SHM || /^unshare: /m.test(r.stderr))) {
+    throw new Error(`this test needs a /dev/shm of its own (unshare -m, then mount -t tmpfs -o ${options.privateShm}): root or unprivileged user namespaces. Here: ${r.stderr.trim()}`);
+  }
+  return r;
 }
 
 /** Resolves with the first line a child prints on stdout (e.g. a block name). */
@@ -91,5 +122,24 @@ export function firstLine(child: ChildProcess): Promise<string> {
       if (i >= 0) resolvePromise(buf.slice(0, i));
     });
     child.on('close', (code) => reject(new Error(`child exited (${code}) before printing a line:\n${err}`)));
+  });
+}
+
+/**
+ * Pids of the live children of `ppid` whose command line matches `pattern`,
+ * read from /proc (what `pgrep -P ppid -f pattern` answers, without needing
+ * procps installed).
+ */
+export function childPids(ppid: number, pattern: RegExp): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(parent) !== ppid || state === 'Z') return [];
+      return pattern.test(readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ')) ? [Number(d)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
   });
 }
