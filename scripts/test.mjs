@@ -24,8 +24,9 @@ const args = process.argv.slice(2);
 const pyTests = join(root, 'packages', 'python-compat', 'python', 'tests');
 const venvPython = join(root, '.venv', 'bin', 'python3');
 
-// `quietStdout`: stdout is kept (Jest's --json report), not echoed.
-function run(cmd, argv, { capture = false, quietStdout = false } = {}) {
+// `quietStdout`: stdout is kept (Jest's --json report), not echoed;
+// `quiet`: nothing is echoed (the caller prints `output` when it wants).
+function run(cmd, argv, { capture = false, quietStdout = false, quiet = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -36,7 +37,7 @@ function run(cmd, argv, { capture = false, quietStdout = false } = {}) {
           stdout += d;
           return;
         }
-        sink.write(d);
+        if (!quiet) sink.write(d);
         if (capture) output += d;
       });
     }
@@ -49,15 +50,19 @@ const before = snapshot();
 const problems = [];
 const counts = { passed: 0, failed: 0, skipped: 0 };
 
-// 1. Types
-const tsc = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
-if (tsc.code !== 0) problems.push('typecheck failed (tsc -p tsconfig.json)');
+// 1. Types, checked while Jest runs (tsc is one busy core; Jest's workers
+//    mostly wait for the CPython and Node children they spawn). Its output is
+//    printed once Jest is done.
+const tsc = run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { capture: true, quiet: true });
 
 // 2. Jest (--json: the report on stdout, everything else on stderr)
 const jest = await run(process.execPath, [
   '--experimental-vm-modules', '--disable-warning=ExperimentalWarning',
   join(dirname(require.resolve('jest/package.json')), 'bin', 'jest.js'), '--json', ...args,
 ], { capture: true, quietStdout: true });
+const types = await tsc;
+process.stdout.write(types.output);
+if (types.code !== 0) problems.push('typecheck failed (tsc -p tsconfig.json)');
 const r = (() => {
   try {
     return JSON.parse(jest.stdout);

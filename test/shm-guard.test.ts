@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { python3, shmExists } from '@shmbridge/testkit';
+import { SharedMemory } from '@shmbridge/core';
+import { createsNoBlock, python3, shmExists } from '@shmbridge/testkit';
 import { leakProblems, snapshot } from '../scripts/shm-guard.mjs';
 
 /** Runs one pytest file through the venv's pytest; its output as the suite's guard would see it. */
@@ -56,5 +57,18 @@ def test_cleans_up():
     expect(leakProblems(['a', 'b'], ['b', 'c'], '')).toEqual(['/dev/shm changed: left behind [c], removed [a]']);
     const line = 'shmbridge: process 42 exited without unlinking shared memory it created; unlinked: psm_0badf00d';
     expect(leakProblems([], [], `x\n${line}\ny`)).toEqual([`trackers cleaned up blocks a test leaked:\n    ${line}`]);
+  });
+});
+
+describe('createsNoBlock (the per-test check that a refused call made nothing)', () => {
+  it('is false for a call that leaves a block behind each time, true for one that makes none', () => {
+    const made: SharedMemory[] = [];
+    try {
+      expect(createsNoBlock(() => void made.push(SharedMemory.create(8)))).toBe(false);
+      expect(made).toHaveLength(3); // tried 3 times before blaming the call
+    } finally {
+      for (const m of made) m.close().unlink();
+    }
+    expect(createsNoBlock(() => SharedMemory.create(8).close().unlink())).toBe(true);
   });
 });

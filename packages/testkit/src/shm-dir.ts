@@ -15,6 +15,22 @@ export function shmExists(name: string): boolean {
 }
 
 /**
+ * Whether `fn` leaves /dev/shm as it found it: for calls that must refuse
+ * before creating anything. Other test files run at the same time and make
+ * and unlink blocks of their own, so a difference counts against `fn` only
+ * if it shows on each of `tries` runs of it.
+ */
+export function createsNoBlock(fn: () => void, tries = 3): boolean {
+  for (let i = 0; i < tries; i++) {
+    const before = listShm();
+    fn();
+    const after = listShm();
+    if (before.length === after.length && before.every((n, k) => n === after[k])) return true;
+  }
+  return false;
+}
+
+/**
  * Whether blocks in /dev/shm may get transparent huge pages: the `huge=`
  * option of the tmpfs mounted there (`never` when absent), unless
  * /sys/kernel/mm/transparent_hugepage/shmem_enabled says `force` (every tmpfs)
