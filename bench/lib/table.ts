@@ -10,11 +10,22 @@ export function printTable(title: string, header: string[], rows: string[][]): v
   for (const r of rows) console.log(line(r));
 }
 
+/**
+ * What a bench whose run missed a target exits with, so scripts/bench.mjs
+ * tells a miss from a crash (exit 1) and `pnpm bench --check` fails on it.
+ */
+export const MISSED_TARGET_EXIT = 3;
+
+function report(met: boolean): boolean {
+  if (!met) process.exitCode = MISSED_TARGET_EXIT;
+  return met;
+}
+
 /** Checks a target and prints it: `target: get >= 20x faster than CPython … met (31.2x)`. */
 export function target(label: string, achieved: number, wanted: number): boolean {
   const met = achieved >= wanted;
   console.log(`target: ${label} >= ${wanted}x … ${met ? 'met' : 'NOT MET'} (${achieved.toFixed(1)}x)`);
-  return met;
+  return report(met);
 }
 
 /** `4 KiB`, `64 MiB`, `1 GiB`. */
@@ -38,7 +49,7 @@ export function times(ours: number, floor: number): string {
 export function ceiling(label: string, achieved: number, limit: number): boolean {
   const met = achieved <= limit;
   console.log(`target: ${label} <= ${limit}x … ${met ? 'met' : 'NOT MET'} (${achieved.toFixed(2)}x)`);
-  return met;
+  return report(met);
 }
 
 /** A ratio column of {@link printComparison}: `side` against `base`. */
