@@ -62,7 +62,7 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
  * by Python's `shmbridge.share_table`, or by pyarrow into any block) and
  * returns an apache-arrow `Table` over its memory, without copying. The
  * block stays mapped while the table is reachable; {@link closeTable} unmaps
- * it at once (the table's columns then read as empty).
+ * it at once (the table's columns then read zeros).
  * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle, before any syscall
  * @throws `ERR_SHM_CORRUPT` for a block that is not a complete, valid stream
  */
