@@ -6,7 +6,7 @@
  * saying which one.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +32,16 @@ function versionOf(executable: string): [number, number] {
   return [major!, minor!];
 }
 
+/** `[major, minor]` of `3.11.7`. */
+const parseVersion = (v: string): [number, number] => v.split('.').slice(0, 2).map(Number) as [number, number];
+
+/** The venv's version as its pyvenv.cfg records it (asking the interpreter costs a process start per test file). */
+function venvVersion(): [number, number] {
+  const cfg = readFileSync(join(venvPython, '..', '..', 'pyvenv.cfg'), 'utf8');
+  const v = /^version(?:_info)?\s*=\s*(\d+\.\d+)/m.exec(cfg)?.[1];
+  return v ? parseVersion(v) : versionOf(venvPython);
+}
+
 let cached: Python[] | undefined;
 
 /** Every CPython on this machine that has `multiprocessing.shared_memory` (>= 3.8), oldest first, then the virtualenv's python3. */
@@ -43,13 +53,14 @@ export function pythons(): Python[] {
     const bare = spawnSync('pyenv', ['versions', '--bare'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     for (const v of bare) {
       const exe = join(root.stdout.trim(), 'versions', v, 'bin', 'python');
+      // pyenv names each install for its version (3.11.7)
       if (!/^3\.\d+\.\d+$/.test(v) || !existsSync(exe)) continue;
-      const version = versionOf(exe);
+      const version = parseVersion(v);
       if (version[0] === 3 && version[1] >= 8) found.push({ label: v, version, executable: exe });
     }
   }
   found.sort((a, b) => a.version[1] - b.version[1]);
-  if (existsSync(venvPython)) found.push({ label: 'python3', version: versionOf(venvPython), executable: venvPython });
+  if (existsSync(venvPython)) found.push({ label: 'python3', version: venvVersion(), executable: venvPython });
   return (cached = found);
 }
 
