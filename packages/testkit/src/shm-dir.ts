@@ -16,18 +16,22 @@ export function shmExists(name: string): boolean {
 
 /**
  * Whether `fn` leaves /dev/shm as it found it: for calls that must refuse
- * before creating anything. Other test files run at the same time and make
- * and unlink blocks of their own, so a difference counts against `fn` only
- * if it shows on each of `tries` runs of it.
+ * before creating anything. Other test files run at the same time, and some
+ * make and unlink blocks by the thousand for seconds (property tests), so a
+ * difference counts against `fn` only if it shows on every try, retried with
+ * growing pauses for up to `patienceMs` — until a quiet moment, which a call
+ * that really leaves a block behind never gets.
  */
-export function createsNoBlock(fn: () => void, tries = 3): boolean {
-  for (let i = 0; i < tries; i++) {
+export function createsNoBlock(fn: () => void, patienceMs = 15_000): boolean {
+  const end = Date.now() + patienceMs;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 1000)) {
     const before = listShm();
     fn();
     const after = listShm();
     if (before.length === after.length && before.every((n, k) => n === after[k])) return true;
+    if (Date.now() + pause > end) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause); // a synchronous sleep: fn and its caller are synchronous
   }
-  return false;
 }
 
 /**
