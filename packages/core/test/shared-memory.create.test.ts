@@ -167,19 +167,24 @@ describe('SharedMemory create', () => {
   });
 
   it('populates created blocks writable: writing every page then takes no fault per page', async () => {
+    // The process's fault count includes its other threads' (GC, compiler),
+    // busiest just after start: the fewest of 5 rounds is the fill's own.
     const r = await runNode(`
       const { SharedMemory } = await import(core);
       const faults = () => process.resourceUsage().minorPageFault;
-      const populated = SharedMemory.create(1 << 20);
-      const lazy = SharedMemory.create(1 << 20, { populate: false });
-      let before = faults();
-      populated.buf.fill(1);
-      const populatedFaults = faults() - before;
-      before = faults();
-      lazy.buf.fill(1);
-      const lazyFaults = faults() - before;
-      populated.close().unlink();
-      lazy.close().unlink();
+      let populatedFaults = Infinity, lazyFaults = Infinity;
+      for (let round = 0; round < 5; round++) {
+        const populated = SharedMemory.create(1 << 20);
+        const lazy = SharedMemory.create(1 << 20, { populate: false });
+        let before = faults();
+        populated.buf.fill(1);
+        populatedFaults = Math.min(populatedFaults, faults() - before);
+        before = faults();
+        lazy.buf.fill(1);
+        lazyFaults = Math.min(lazyFaults, faults() - before);
+        populated.close().unlink();
+        lazy.close().unlink();
+      }
       console.log(JSON.stringify({ populatedFaults, lazyFaults }));
     `, fourKiBPageShm());
     expect(r.stderr).toBe('');
