@@ -12,17 +12,19 @@ export {
   connectionError,
   corruptError,
   describe,
+  dtypeMismatch,
   invalidArgType,
   invalidArgValue,
   outOfRange,
   pickleInvalid,
   pickleRejected,
   syscallError,
+  valueNotFound,
 } from './errors.js';
 export type { SyscallError, CodedError } from './errors.js';
-export { parseArg, parseHandle } from './validate.js';
+export { argError, parseArg, parseHandle } from './validate.js';
 export { Tensor } from './tensor/tensor.js';
-export type { TensorCreateOptions, TensorHandle } from './tensor/tensor.js';
+export type { TensorAttachOptions, TensorCreateOptions, TensorHandle, TensorOf } from './tensor/tensor.js';
 export { dtypeOf } from './tensor/dtypes.js';
 export type { ArrayOfDType, DType, DTypeName } from './tensor/dtypes.js';
 export { formatNpyHeader, isNpy, parseNpyHeader } from './tensor/npy-header.js';

@@ -7,7 +7,7 @@
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { closedError, invalidArgType, outOfRange, syscallError } from './errors.js';
+import { closedError, invalidArgType, invalidArgValue, outOfRange, syscallError } from './errors.js';
 import { noteMapping } from './gc-pressure.js';
 import { checkName, generateName } from './names.js';
 import { native, type StatTuple } from './native.js';
@@ -144,6 +144,35 @@ function attachBlock(name: string, populate: boolean): Mapped {
 }
 
 /**
+ * A size to create: a positive safe integer. Checked by hand, before the
+ * schema, so a missing or zero size says so ("Received undefined") rather
+ * than what a default made of it.
+ */
+function checkSize(size: unknown, argName: string): void {
+  if (Number.isSafeInteger(size) && (size as number) > 0) return;
+  if (typeof size !== 'number') throw invalidArgType(argName, 'of type number (bytes) when creating', size);
+  throw outOfRange(argName, `a positive integer (bytes, at most ${Number.MAX_SAFE_INTEGER}) when creating`, size);
+}
+
+/** Python's positional `SharedMemory(name, create, size, *, track)` as an options object. */
+function positional(name: unknown, second: unknown, size: unknown, keywords: unknown, count: number): SharedMemoryOptions {
+  if (name !== null && typeof name !== 'string') throw invalidArgType('name', 'of type string (or null with create)', name);
+  const named = name ?? undefined;
+  if (named === undefined && count === 1) throw invalidArgType('name', 'a string when attaching (create is false)', name);
+  if (second === undefined || (typeof second === 'object' && second !== null && count <= 2)) {
+    const rest: SharedMemoryOptions = parseArg(optionsSchema, second ?? {}, 'options', isValidOptions);
+    if ('name' in rest) throw invalidArgValue('options', 'must not repeat the name given as the first argument', second);
+    return { ...rest, name: named };
+  }
+  if (typeof second !== 'boolean') throw invalidArgType('create', 'of type boolean', second);
+  if (second) checkSize(size, 'size');
+  else if (named === undefined) throw invalidArgType('name', 'a string when attaching (create is false)', name);
+  const k: SharedMemoryOptions = parseArg(optionsSchema, keywords ?? {}, 'options', isValidOptions);
+  if ('name' in k || 'create' in k || 'size' in k) throw invalidArgValue('options', 'takes only track, reserve and populate after (name, create, size)', keywords);
+  return { name: named, create: second, size: second ? (size as number) : undefined, track: k.track, reserve: k.reserve, populate: k.populate };
+}
+
+/**
  * A named POSIX shared memory block, mapped into this process.
  *
  * Byte-compatible with CPython: a block made here is attached by Python's
@@ -176,27 +205,42 @@ export class SharedMemory {
 
   /**
    * Creates a block or attaches to one, as Python's
-   * `SharedMemory(name=None, create=False, size=0, *, track=True)`.
-   * @throws {TypeError|RangeError} for bad options, before any syscall
+   * `SharedMemory(name=None, create=False, size=0, *, track=True)`: with an
+   * options object (Python's keywords), or positionally as in Python —
+   * `new SharedMemory('psm_1a2b3c4d')` attaches by name,
+   * `new SharedMemory(null, true, 1024)` creates — with the keyword-only
+   * options (`track`, `reserve`, `populate`) last.
+   * @throws {TypeError|RangeError} for bad arguments, before any syscall
    *   (`size` must be a positive integer when creating; `name` is required when attaching).
    * @throws {SyscallError} `EEXIST` creating a name that exists, `ENOENT` attaching
    *   to one that does not, `EACCES`, `ENOSPC`, `EMFILE`…
    * @example
    * ```ts
-   * const a = new SharedMemory({ create: true, size: 10 });
-   * const b = new SharedMemory({ name: a.name });
-   * b.close(); a.close(); a.unlink();
+   * const a = new SharedMemory({ create: true, size: 10 });  // SharedMemory(create=True, size=10)
+   * const b = new SharedMemory(a.name);                       // SharedMemory(a.name)
+   * const c = new SharedMemory({ name: a.name });              // SharedMemory(name=a.name)
+   * c.close(); b.close(); a.close(); a.unlink();
    * ```
    */
-  constructor(options: SharedMemoryOptions) {
+  constructor(options: SharedMemoryOptions);
+  constructor(name: string, options?: Omit<SharedMemoryOptions, 'name'>);
+  constructor(name: string | null, create: boolean, size?: number, options?: CreateOptions);
+  constructor(nameOrOptions: SharedMemoryOptions | string | null, createOrOptions?: boolean | Omit<SharedMemoryOptions, 'name'>, size?: number, keywords?: CreateOptions) {
+    // Apply Python's positional form: (name, create, size, *, track) or (name, { …keywords })
+    let options = nameOrOptions as SharedMemoryOptions;
+    if (typeof nameOrOptions === 'string' || nameOrOptions === null || arguments.length > 1) {
+      options = positional(nameOrOptions, createOrOptions, size, keywords, arguments.length);
+    } else if (typeof nameOrOptions !== 'object') {
+      throw invalidArgType('options', 'of type object (Python\'s keywords) or string (a name to attach)', nameOrOptions);
+    }
     // Validate arguments
+    if (options?.create === true) checkSize(options.size, 'options.size');
     const o = parseArg(optionsSchema, options, 'options', isValidOptions);
     const name = o.name == null ? undefined : checkName(o.name, 'options.name');
-    // Interpret options, with CPython's rules and messages
+    // Interpret options, with CPython's rules
     let mapped: Mapped;
     if (o.create) {
-      if (!o.size) throw outOfRange('options.size', 'a positive integer when creating', o.size ?? 0);
-      mapped = createBlock(name, o.size, o.track ?? true, o.reserve ?? true, o.populate ?? true);
+      mapped = createBlock(name, o.size!, o.track ?? true, o.reserve ?? true, o.populate ?? true);
     } else {
       if (name === undefined) throw invalidArgType('options.name', 'a string when attaching (create is false)', o.name);
       mapped = attachBlock(name, o.populate ?? false);
@@ -220,6 +264,7 @@ export class SharedMemory {
    * ```
    */
   static create(size: number, options: CreateOptions = {}): SharedMemory {
+    checkSize(size, 'size');
     // Not `{ ...options, create: true, size }`: V8 spreads an options object
     // in ~2 µs here (a literal: ~16 ns), which was a tenth of a whole create.
     const o = parseArg(optionsSchema, options ?? {}, 'options', isValidOptions);
