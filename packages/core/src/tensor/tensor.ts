@@ -134,6 +134,25 @@ function span(layout: Layout, size: number, name: string): number {
   return (end - offset) / dtype.itemsize;
 }
 
+/** A validated create: the block to make and the header to write first. */
+interface CreatePlan {
+  dtype: DType;
+  shape: number[];
+  order: 'C' | 'F';
+  header: Uint8Array;
+  size: number;
+  block: CreateOptions;
+}
+
+function planCreate(options: TensorCreateOptions): CreatePlan {
+  // Validate arguments
+  const { dtype: spec, shape, order = 'C', ...block } = parseArg(createSchema, options, 'options');
+  const dtype = dtypeOf(spec, 'options.dtype');
+  const nbytes = elementCount(shape, 'options.shape') * dtype.itemsize;
+  const header = formatNpyHeader(dtype.descr, order === 'F', shape);
+  return { dtype, shape, order, header, size: header.length + nbytes, block: { ...block, name: block.name ?? undefined } };
+}
+
 /**
  * An n-d array in a shared memory block, zero-copy on both sides.
  *
@@ -185,19 +204,35 @@ export class Tensor<D extends DTypeName = DTypeName> {
   /**
    * Creates a zeroed tensor in a new block, written as a NumPy `.npy` array
    * (header, then data on a 64-byte boundary), so `Tensor.attach(name)` and
-   * Python's `shmbridge.ndarray(name)` need nothing but the name.
+   * Python's `shmbridge.ndarray(name)` need nothing but the name. Typed by
+   * its dtype: `Tensor.create({ dtype: 'int64', … }).data` is a `BigInt64Array`.
    * @throws {TypeError|RangeError} for an unknown or big-endian dtype, a bad shape or option
    * @throws {SyscallError} from creating the block
    */
   static create<D extends DTypeName>(options: TensorCreateOptions<D>): TensorOf<D> {
-    // Validate arguments
-    const { dtype: spec, shape, order = 'C', ...blockOptions } = parseArg(createSchema, options, 'options');
-    const dtype = dtypeOf(spec, 'options.dtype');
-    const nbytes = elementCount(shape, 'options.shape') * dtype.itemsize;
-    // Write the block
-    const header = formatNpyHeader(dtype.descr, order === 'F', shape);
-    const shm = SharedMemory.create(header.length + nbytes, { ...blockOptions, name: blockOptions.name ?? undefined });
-    shm.buf.set(header, 0);
+    const plan = planCreate(options);
+    return Tensor.#write<D>(SharedMemory.create(plan.size, plan.block), plan);
+  }
+
+  /**
+   * {@link create} without blocking the event loop: the block is made with
+   * `SharedMemory.createAsync` (reserving and mapping in its pages on the
+   * thread pool), then the header is written. Every error is a rejection.
+   * @example
+   * ```ts
+   * const t = await Tensor.createAsync({ dtype: 'float32', shape: [4096, 4096] });   // 64 MiB
+   * t.data[0] = 1;
+   * t.close(); t.shm.unlink();
+   * ```
+   */
+  static async createAsync<D extends DTypeName>(options: TensorCreateOptions<D>): Promise<TensorOf<D>> {
+    const plan = planCreate(options);
+    return Tensor.#write<D>(await SharedMemory.createAsync(plan.size, plan.block), plan);
+  }
+
+  static #write<D extends DTypeName>(shm: SharedMemory, plan: CreatePlan): TensorOf<D> {
+    shm.buf.set(plan.header, 0);
+    const { dtype, shape, order, header } = plan;
     return new Tensor<D>(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length }) as TensorOf<D>;
   }
 
