@@ -55,7 +55,7 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
     plan.writeTo(shm.view(Uint8Array));
     // Never hand out a block that does not read back as the table it was
     // made from: same schema (every type parameter), same number of rows.
-    const back = readStream(shm.view(Uint8Array), shm.name);
+    const back = readTable(shm.view(Uint8Array), shm.name);
     if (back.numRows !== ours.numRows || schemaSignature(back.schema) !== schemaSignature(table.schema)) {
       throw invalidArgValue('table', `could not be written faithfully (it reads back as ${String(back.schema)}, ${back.numRows} rows)`, table);
     }
@@ -66,8 +66,23 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
   return { shm, handle: { name: shm.name, kind: 'arrow' } };
 }
 
-/** The table in `bytes`, checked before apache-arrow reads anything. */
-function readStream<T extends TypeMap>(bytes: Uint8Array, name: string): Table<T> {
+/**
+ * The table held in `bytes` (an Arrow IPC stream from its first byte: a
+ * block's view, or a copy of one), checked before apache-arrow reads
+ * anything; column data are views of `bytes`. For tools that read a block
+ * without mapping it; {@link attachTable} is this over a mapping.
+ * @param name the block's name, for error messages
+ * @throws `ERR_SHM_CORRUPT` if `bytes` do not start with a complete, valid stream
+ * @example
+ * ```ts
+ * import { tableFromArrays } from 'apache-arrow';
+ * import { readTable, shareTable } from '@shmbridge/arrow';
+ * const { shm } = shareTable(tableFromArrays({ x: Float64Array.from([1, 2]) }));
+ * readTable(Buffer.from(shm.buf), shm.name).numRows;   // 2, from a copy
+ * shm.close().unlink();
+ * ```
+ */
+export function readTable<T extends TypeMap = any>(bytes: Uint8Array, name: string): Table<T> {
   // Every length, offset and buffer size is checked before apache-arrow reads anything.
   const { messages, end } = walkStream(bytes, name);
   validateBatches(bytes, messages, name);
@@ -91,7 +106,7 @@ export function attachTable<T extends TypeMap = any>(nameOrHandle: string | Tabl
   const name = typeof nameOrHandle === 'string' ? checkName(nameOrHandle) : checkName(parseHandle(handleSchema, nameOrHandle, 'table handle').name, 'handle.name');
   const shm = SharedMemory.attach(name);
   try {
-    const table = readStream<T>(shm.view(Uint8Array), name);
+    const table = readTable<T>(shm.view(Uint8Array), name);
     blocks.set(table, shm);
     return table;
   } catch (err) {

@@ -134,12 +134,14 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 // The tracker's pipe is per process, not per isolate: worker threads share
 // one tracker so a block created in one thread and unlinked in another is
-// unregistered where it was registered. First writer wins.
+// unregistered where it was registered. trackerFd(fd, expected = -1) sets it
+// only if it still is `expected` (compare-and-swap), so of two threads that
+// start a tracker at once, or replace a dead one, the first wins.
 std::atomic<int> tracker_fd{-1};
 
 Napi::Value TrackerFd(const Napi::CallbackInfo& info) {
   if (info.Length() > 0) {
-    int expected = -1;
+    int expected = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : -1;
     int fd = info[0].As<Napi::Number>().Int32Value();
     tracker_fd.compare_exchange_strong(expected, fd);
   }

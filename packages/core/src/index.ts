@@ -15,6 +15,7 @@ export {
   dtypeMismatch,
   invalidArgType,
   invalidArgValue,
+  managerStateError,
   outOfRange,
   pickleInvalid,
   pickleRejected,
@@ -24,7 +25,7 @@ export {
 export type { SyscallError, CodedError } from './errors.js';
 export { argError, parseArg, parseHandle } from './validate.js';
 export { Tensor } from './tensor/tensor.js';
-export type { TensorAttachOptions, TensorCreateOptions, TensorHandle, TensorOf } from './tensor/tensor.js';
+export type { TensorAttachOptions, TensorCreateOptions, TensorHandle, TensorHandleInput, TensorOf } from './tensor/tensor.js';
 export { dtypeOf } from './tensor/dtypes.js';
 export type { ArrayOfDType, DType, DTypeName } from './tensor/dtypes.js';
 export { formatNpyHeader, isNpy, parseNpyHeader } from './tensor/npy-header.js';

@@ -30,8 +30,8 @@ export interface NativeBinding {
   stat(fd: number): StatTuple | number;
   close(fd: number): number;
   pipe(): [readFd: number, writeFd: number] | number;
-  /** The process-wide tracker pipe; with an argument, sets it unless already set. */
-  trackerFd(fd?: number): number;
+  /** The process-wide tracker pipe; with `fd`, sets it if it still is `expected` (default -1: unset). */
+  trackerFd(fd?: number, expected?: number): number;
   map(fd: number, length: number, extraFlags: number, detachKey: object): ArrayBuffer | number;
   /** Releases the block's pages; the buffer and its views read zeros from then on (see addon.cc, Unmap). */
   unmap(buffer: ArrayBuffer): number;

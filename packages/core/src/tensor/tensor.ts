@@ -26,6 +26,9 @@ export interface TensorHandle {
   strides: number[];
 }
 
+/** A handle as `Tensor.attach` takes it: `offset` defaults to 0, `strides` to C order. */
+export type TensorHandleInput = Omit<TensorHandle, 'offset' | 'strides'> & Partial<Pick<TensorHandle, 'offset' | 'strides'>>;
+
 /**
  * A tensor of whichever dtype `D` may be: for one dtype, `Tensor<D>`; for
  * several (a `DTypeName` variable, an attach without `{ dtype }`), the union
@@ -261,9 +264,9 @@ export class Tensor<D extends DTypeName = DTypeName> {
    * any.close(); t.close(); made.close(); made.shm.unlink();
    * ```
    */
-  static attach<D extends DTypeName>(nameOrHandle: string | TensorHandle, options: TensorAttachOptions<D>): TensorOf<D>;
-  static attach(nameOrHandle: string | TensorHandle, options?: TensorAttachOptions): TensorOf;
-  static attach(nameOrHandle: string | TensorHandle, options?: TensorAttachOptions): TensorOf {
+  static attach<D extends DTypeName>(nameOrHandle: string | TensorHandleInput, options: TensorAttachOptions<D>): TensorOf<D>;
+  static attach(nameOrHandle: string | TensorHandleInput, options?: TensorAttachOptions): TensorOf;
+  static attach(nameOrHandle: string | TensorHandleInput, options?: TensorAttachOptions): TensorOf {
     // Validate arguments
     const o = parseArg(attachOptionsSchema, options, 'options');
     const expected = o === undefined ? undefined : dtypeOf(o.dtype, 'options.dtype');
@@ -275,14 +278,23 @@ export class Tensor<D extends DTypeName = DTypeName> {
     return tensor as TensorOf;
   }
 
-  static #attach(nameOrHandle: string | TensorHandle): Tensor {
+  static #attach(nameOrHandle: string | TensorHandleInput): Tensor {
     if (typeof nameOrHandle === 'string') {
       const shm = SharedMemory.attach(checkName(nameOrHandle));
       try {
         const bytes = shm.view(Uint8Array);
         if (!isNpy(bytes)) throw corruptError(shm.name, 'bad .npy header: no \\x93NUMPY magic (a headerless block attaches with a handle: Tensor.attach({ name, dtype, shape, offset, strides }))');
         const header = parseNpyHeader(bytes, shm.name);
-        const dtype = dtypeOf(header.descr, 'header descr');
+        // The header came from the block, not from the caller: a dtype we cannot read is a corrupt block.
+        let dtype: DType;
+        try {
+          dtype = dtypeOf(header.descr, 'header descr');
+        } catch (err) {
+          throw corruptError(shm.name, `bad .npy header: descr ${JSON.stringify(header.descr)} ${(err as Error).message.replace(/^The "header descr" argument /, '').replace(/\. Received .*$/, '')}`);
+        }
+        if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, 1))) {
+          throw corruptError(shm.name, `bad .npy header: shape (${header.shape.join(', ')}) has more elements than can be addressed`);
+        }
         const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
         return new Tensor(shm, { dtype, shape: header.shape, strides, offset: header.dataOffset });
       } catch (err) {
