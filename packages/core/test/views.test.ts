@@ -39,7 +39,7 @@ describe('SharedMemory#view', () => {
     ['an offset past the end', Uint8Array, { offset: 65 }, 'out of range'],
     ['a length past the end', Float64Array, { offset: 8, length: 8 }, 'from 0 to 7'],
     ['a fractional length', Uint8Array, { length: 1.5 }, 'out of range'],
-    ['an unknown option', Uint8Array, { start: 1 }, 'invalid'],
+    ['an unknown option', Uint8Array, { start: 1 }, "unknown key 'start'"],
   ])('refuses %s with a RangeError/TypeError that says why', (_l, Ctor, options, message) => {
     const shm = SharedMemory.create(64);
     try {
