@@ -27,7 +27,7 @@ import { FRAME, FrameReader, RESULT_HAS_PAYLOAD, RESULT_HAS_REFS } from './frame
 import { workerPythonPath } from './helper.js';
 import { readMarshal } from './marshal.js';
 import { workerOptionsSchema, type ParsedWorkerOptions, type WorkerOptions } from './options.js';
-import { callFrame, readResult, releaseFrame } from './values.js';
+import { callFrame, markNameless, readResult, releaseFrame } from './values.js';
 
 /** Slots in the control block, so at most this many calls are in the pipe at once (more wait here). */
 const RING = 4096;
@@ -432,14 +432,20 @@ export class PythonWorker implements AsyncDisposable {
       return this.#finish(call, undefined, value);
     }
     const claimed: string[] = [];
+    const views: SharedMemory[] = [];
     let value: unknown;
     let error: unknown;
     try {
-      value = readResult(body, 6, claimed);
+      value = readResult(body, 6, claimed, views);
     } catch (err) {
       error = err;
     }
     if (claimed.length) this.#out.write(releaseFrame(claimed));
+    // A view of a block made for this call outlives the block's name, unlinked in #finish.
+    if (views.length && call.temps) {
+      const temp = new Set(call.temps.map((t) => t.name));
+      for (const shm of views) if (temp.has(shm.name)) markNameless(shm);
+    }
     this.#finish(call, error, value);
     if ((error as CodedError | undefined)?.code === 'ERR_WORKER_PROTOCOL') throw error;
   }

@@ -31,6 +31,16 @@ const MAX_DEPTH = 1000;
  * like the mappings themselves; weak, so it holds nothing alive.
  */
 const seenBlocks = new WeakMap<ArrayBufferLike, SharedMemory>();
+/**
+ * Result blocks this process claimed: unlinked on arrival (so they cannot
+ * leak), hence with no name to pass back to Python; a call copies them.
+ */
+const namelessBlocks = new WeakSet<SharedMemory>();
+
+/** Marks a block whose name is gone (a call's copy, unlinked after the call), so it is copied when passed again. */
+export function markNameless(shm: SharedMemory): void {
+  namelessBlocks.add(shm);
+}
 
 function remember(shm: SharedMemory): void {
   if (!shm.closed) seenBlocks.set(shm.buf.buffer, shm);
@@ -135,13 +145,24 @@ class ArgWriter {
     this.w.byte(TYPE.NULL);
   }
 
-  list(items: readonly unknown[]): void {
+  /** The positional arguments, a list (`args[i]…` in error messages). */
+  args(items: readonly unknown[]): void {
+    this.#path.push('args');
     this.#items(items, 0, false);
+    this.#path.pop();
+  }
+
+  /** The keyword arguments, a dict (`kwargs.name…` in error messages). */
+  kwargs(obj: object): void {
+    this.#path.push('kwargs');
+    this.dict(obj, 0);
+    this.#path.pop();
   }
 
   #object(v: object, depth: number): void {
     if (v instanceof Tensor) {
       if (v.shm.closed) throw closedError('Tensor', v.shm.name);
+      if (namelessBlocks.has(v.shm)) return this.#tensorCopy(v);
       remember(v.shm);
       return this.#ref(['tensor', v.shm.name, v.descr, [...v.shape], v.offset, [...v.strides]]);
     }
@@ -170,6 +191,15 @@ class ArgWriter {
     throw invalidArgType(this.#where(), EXPECTED, v);
   }
 
+  /** A result Tensor (its block has no name): its bytes, first to last element, copied into a block for the call. */
+  #tensorCopy(t: Tensor): void {
+    const data = t.data as ArrayBufferView;
+    const shm = SharedMemory.create(Math.max(data.byteLength, 1));
+    this.temps.push(shm);
+    shm.buf.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.#ref(['tensor', shm.name, t.descr, [...t.shape], 0, [...t.strides]]);
+  }
+
   #bytes(v: Uint8Array): void {
     if (v.length <= INLINE_BYTES) return this.w.bytes(v);
     const shm = SharedMemory.create(v.length);
@@ -185,7 +215,7 @@ class ArgWriter {
     if (dtype === undefined) throw invalidArgType(this.#where(), `${EXPECTED} (a DataView has no element type: pass a typed array)`, v);
     const length = v.byteLength / ctor.BYTES_PER_ELEMENT;
     const block = seenBlocks.get(v.buffer);
-    if (block && !block.closed) {
+    if (block && !block.closed && !namelessBlocks.has(block)) {
       return this.#ref(['tensor', block.name, DESCR[dtype]!, [length], v.byteOffset, [ctor.BYTES_PER_ELEMENT]]);
     }
     const t = Tensor.create({ dtype, shape: [length] });
@@ -226,8 +256,8 @@ export function callFrame(id: number, fn: string, fnBytes: number, args: readonl
     const tupleAt = w.pos;
     w.tuple(2);
     const a = new ArgWriter(w, temps);
-    a.list(args);
-    a.dict(kwargs, 0);
+    a.args(args);
+    a.kwargs(kwargs);
     if (a.refs.length) {
       w.buf.writeUInt32LE(3, tupleAt + 1);
       a.refList();
@@ -273,11 +303,13 @@ function parseRef(raw: unknown): Ref {
   return { kind, name: raw[1], owned, parts: raw };
 }
 
-function attachRef(ref: Ref): unknown {
+function attachRef(ref: Ref, views: SharedMemory[]): unknown {
   const p = ref.parts;
   switch (ref.kind) {
     case 'tensor': {
       const t = Tensor.attach({ name: ref.name, dtype: p[2] as string, shape: p[3] as number[], offset: p[4] as number, strides: p[5] as number[] });
+      if (ref.owned) namelessBlocks.add(t.shm);
+      else views.push(t.shm);
       remember(t.shm);
       return t;
     }
@@ -314,14 +346,15 @@ function closeObject(o: unknown): void {
  * unlinks the ones Python created for this result (Node owns them now, and
  * nobody else can reach them), and returns the value with the objects in place.
  * `claimed` receives the unlinked names, for the RELEASE frame — also when
- * attaching fails, in which case this throws after cleaning up.
+ * attaching fails, in which case this throws after cleaning up. `views`
+ * receives the blocks of tensors that are views of blocks Node passed in.
  */
-export function readResult(body: Buffer, at: number, claimed: string[]): unknown {
+export function readResult(body: Buffer, at: number, claimed: string[], views: SharedMemory[]): unknown {
   return readRefsAndValue(body, at, body.length, (rawRefs) => {
     const refs = rawRefs.map(parseRef);
     const objects: unknown[] = [];
     try {
-      for (const ref of refs) objects.push(attachRef(ref));
+      for (const ref of refs) objects.push(attachRef(ref, views));
       return objects;
     } catch (err) {
       for (const o of objects) closeObject(o);
