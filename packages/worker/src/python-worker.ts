@@ -164,6 +164,8 @@ export class PythonWorker implements AsyncDisposable {
     });
     this.#child.on('error', (err) => {
       if (this.#state === 'starting') this.#ready.reject(startFailed(`Cannot start the Python worker with '${o.python}': ${err.message}`, '', err));
+      // A process that never ran emits no 'exit'.
+      if (this.#child.pid === undefined && this.#exit === undefined) this.#onExit({ code: null, signal: null });
     });
     this.#child.on('exit', (code, signal) => this.#onExit({ code, signal }));
   }
