@@ -336,8 +336,20 @@ export class PythonWorker implements AsyncDisposable {
     this.#inflight.push(call);
     const frame = call.frame!;
     call.frame = undefined;
+    // Calls made in the same tick go out in one writev (one wake-up of Python for all of them).
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#out.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#out.write(frame);
   }
+
+  #corked = false;
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.#out.uncork();
+  };
 
   #maybeEnd(): void {
     if (this.#state !== 'closing' || this.#ended || this.#backlog.length) return;

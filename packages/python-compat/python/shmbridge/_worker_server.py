@@ -41,6 +41,7 @@ import signal
 import struct
 import sys
 import threading
+from time import perf_counter_ns
 
 from . import worker as api
 from ._attach import map_block
@@ -49,6 +50,7 @@ from ._worker_values import ResultBlocks, Results, is_plain, resolve_args
 CALL, RELEASE = 0x01, 0x02
 READY, FAILED, RESULT, ERROR, NOFUNC, CANCELLED, PROGRESS, FATAL = range(0x10, 0x18)
 FATAL_STATUS = 3
+FAST_NS = 200_000
 
 _LEN = struct.Struct("<I")
 _CALL = struct.Struct("<IBH")  # after the type byte: id, flags, function name length
@@ -78,16 +80,41 @@ class Server:
         # Progress may be reported from the user's threads while the main
         # thread writes a reply: frames must not interleave.
         self.lock = threading.Lock()
+        self.held = []  # replies not yet written (see reply())
+        self.fast = {}  # function name -> whether its last call took under FAST_NS
 
     # --- writing
 
     def send(self, frame):
         with self.lock:
-            n = os.write(self.fd_out, frame)
-            if n < len(frame):
-                view = memoryview(frame)
-                while n < len(frame):
-                    n += os.write(self.fd_out, view[n:])
+            if self.held:
+                frame = b"".join(self.held) + frame
+                self.held = []
+            self._write(frame)
+
+    def _write(self, frame):
+        n = os.write(self.fd_out, frame)
+        if n < len(frame):
+            view = memoryview(frame)
+            while n < len(frame):
+                n += os.write(self.fd_out, view[n:])
+
+    def reply(self, frame, more):
+        """Sends a call's reply, or holds it while more calls are already waiting in the buffer.
+
+        Pipelined calls then cost one write (and one wake-up of Node) per
+        batch instead of one each. A held reply goes out before the next
+        call starts unless that function was fast (under FAST_NS) last time,
+        so a slow call never sits on earlier results it did not know about.
+        """
+        if more:
+            self.held.append(frame)
+        else:
+            self.send(frame)
+
+    def flush(self):
+        if self.held:
+            self.send(b"")
 
     def send_marshal(self, kind, value, call_id=None):
         payload = marshal.dumps(value, 2)
@@ -126,12 +153,15 @@ class Server:
                     end = 4 + length
                 kind = buf[pos + 4]
                 if kind == CALL:
-                    self.on_call(buf, pos + 5, end)
+                    # More frames already here: this reply may wait for theirs (one write).
+                    more = n - end >= 4 and n - end >= 4 + unpack_len(buf, end)[0]
+                    self.on_call(buf, pos + 5, end, more)
                 elif kind == RELEASE:
                     self.blocks.release(self._loads(buf[pos + 5 : end], "RELEASE"))
                 else:
                     raise ProtocolError("unknown frame type 0x%02x" % kind)
                 pos = end
+            self.flush()
             buf = buf[pos:] if pos < n else b""
 
     def _read_exactly(self, count):
@@ -154,7 +184,7 @@ class Server:
 
     # --- one call
 
-    def on_call(self, buf, pos, end):
+    def on_call(self, buf, pos, end, more=False):
         if end - pos < 7:
             raise ProtocolError("CALL frame of %d bytes is too short" % (end - pos + 1))
         call_id, flags, name_len = _CALL.unpack_from(buf, pos)
@@ -168,13 +198,17 @@ class Server:
         pos += name_len
         if self.control[call_id & self.mask] == call_id:
             # Cancelled while it waited in the pipe: never started.
-            self.send(_HEAD.pack(5, CANCELLED, call_id))
+            self.reply(_HEAD.pack(5, CANCELLED, call_id), more)
             return
         fn = self.lookup(name)
         if fn is None:
-            self.send_marshal(NOFUNC, self.no_function(name), call_id)
+            payload = marshal.dumps(self.no_function(name), 2)
+            self.reply(_HEAD.pack(len(payload) + 5, NOFUNC, call_id) + payload, more)
             return
+        if self.held and not self.fast.get(name):
+            self.flush()
         inputs = None
+        started = perf_counter_ns()
         self.current = call_id
         try:
             if flags & 1:
@@ -197,7 +231,8 @@ class Server:
             frame = self.error_frame(call_id, e)
         finally:
             self.current = None
-        self.send(frame)
+        self.fast[name] = perf_counter_ns() - started < FAST_NS
+        self.reply(frame, more)
 
     def encode(self, call_id, result, inputs):
         """The RESULT frame for ``result`` (blocks it needs are created here)."""
@@ -364,6 +399,10 @@ def main(argv):
     except BrokenPipeError:
         pass  # Node is gone
     finally:
+        try:
+            server.flush()  # replies held back for a batch (sys.exit() in a later call of it)
+        except OSError:
+            pass
         api._server = None
         server.blocks.unlink_all()
     return 0
