@@ -35,14 +35,11 @@ try {
           if (got !== expected) throw new Error(`bench: ${fn} differs (${got} vs ${expected})`);
         }
       }
-      const rounds = size > MiB ? 5 : 15;
       for (const fn of ['first', 'total']) {
-        const s = await alternate(rounds, 1, {
-          tensor: () => worker.call(fn, [t]),
-          typedArray: () => worker.call(fn, [copy]),
-          pythonShell: () => shell.call(fn, [list]),
-        }, 20);
-        const p = { tensor: percentiles(s.tensor), typedArray: percentiles(s.typedArray), pythonShell: percentiles(s.pythonShell) };
+        // Ours side by side; python-shell's JSON (tens of MB of garbage a call) collected outside the clock.
+        const s = await alternate(30, 3, { tensor: () => worker.call(fn, [t]), typedArray: () => worker.call(fn, [copy]) });
+        const js = await alternate(size > MiB ? 3 : 10, 1, { pythonShell: () => shell.call(fn, [list]) }, 1);
+        const p = { tensor: percentiles(s.tensor), typedArray: percentiles(s.typedArray), pythonShell: percentiles(js.pythonShell) };
         const label = `${size / MiB} MiB, ${fn === 'first' ? 'read x[0]' : 'sum x'}`;
         rows.push([`${label}: Tensor, by name`, formatNs(p.tensor.p50), formatNs(p.tensor.p90), `${(p.pythonShell.p50 / p.tensor.p50).toFixed(0)}x faster`]);
         rows.push([`${label}: Float32Array, copied into a block`, formatNs(p.typedArray.p50), formatNs(p.typedArray.p90), `${(p.pythonShell.p50 / p.typedArray.p50).toFixed(0)}x faster`]);

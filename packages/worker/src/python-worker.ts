@@ -348,11 +348,39 @@ export class PythonWorker implements AsyncDisposable {
   #corked = false;
   readonly #uncork = () => {
     this.#corked = false;
+    this.#flushReleased();
     this.#out.uncork();
   };
 
+  /**
+   * Result blocks claimed but not yet announced. The RELEASE frame rides
+   * along with the next call's write, or goes alone once this process is
+   * idle (setImmediate): a frame of its own would wake Python once more per
+   * result. Until then Python keeps the names registered, which is harmless.
+   */
+  #released: string[] = [];
+  #releaseScheduled = false;
+
+  #release(names: string[]): void {
+    this.#released.push(...names);
+    if (this.#releaseScheduled) return;
+    this.#releaseScheduled = true;
+    setImmediate(() => {
+      this.#releaseScheduled = false;
+      this.#flushReleased();
+    }).unref();
+  }
+
+  #flushReleased(): void {
+    if (!this.#released.length || this.#exit || this.#ended) return;
+    const names = this.#released;
+    this.#released = [];
+    this.#out.write(releaseFrame(names));
+  }
+
   #maybeEnd(): void {
     if (this.#state !== 'closing' || this.#ended || this.#backlog.length) return;
+    this.#flushReleased();
     this.#ended = true;
     this.#setActive(true);
     // Python serves what is already in the pipe, then sees EOF and exits.
@@ -454,7 +482,7 @@ export class PythonWorker implements AsyncDisposable {
     } catch (err) {
       error = err;
     }
-    if (claimed.length) this.#out.write(releaseFrame(claimed));
+    if (claimed.length) this.#release(claimed);
     // A view of a block made for this call outlives the block's name, unlinked in #finish.
     if (views.length && call.temps) {
       const temp = new Set(call.temps.map((t) => t.name));

@@ -62,8 +62,10 @@ class ResultBlocks:
     (a liveness PROBE, then the line), and every write wakes the tracker:
     ~80 us per result here. So lines go straight to the tracker's pipe
     (``resource_tracker.getfd()``, the line format every CPython 3.8-3.13
-    reads), one name is registered ahead as a spare, and each RELEASE
-    unregisters what Node claimed and registers the next spare in one write.
+    reads), and names are recycled: a name Node has released (its block
+    attached and unlinked) stays registered and becomes the next spare, so in
+    steady state a result costs the tracker nothing. Everything still
+    registered is unregistered at exit.
     """
 
     def __init__(self):
@@ -128,17 +130,11 @@ class ResultBlocks:
         self.created = []
 
     def release(self, names):
-        """Node attached and unlinked these: forget them (and register the next spare)."""
-        lines = [b"UNREGISTER:/%s:shared_memory\n" % n.encode() for n in names if n in self.unclaimed]
-        self.unclaimed.difference_update(names)
-        if not lines:
-            return
-        spare = []
-        if not self.spare:
-            spare = ["psm_" + os.urandom(4).hex()]
-            lines.extend(b"REGISTER:/%s:shared_memory\n" % n.encode() for n in spare)
-        self._tell_tracker(lines)
-        self.spare.extend(spare)
+        """Node attached and unlinked these: their names, still registered, are spares now."""
+        for name in names:
+            if name in self.unclaimed:
+                self.unclaimed.discard(name)
+                self.spare.append(name)
 
     def unlink_all(self):
         """At exit: unlink every block Node never claimed, and tell the tracker all is done."""
