@@ -23,7 +23,7 @@ export interface WorkerExit {
  * try {
  *   await w.call('sqrt', [-1]);
  * } catch (err) {
- *   if (err instanceof PythonError) console.log(err.type, err.message);   // 'ValueError' 'math domain error'
+ *   if (err instanceof PythonError) console.log(err.type, err.pythonMessage);   // 'ValueError' 'math domain error'
  * }
  * ```
  */
