@@ -3,6 +3,6 @@
  * Node (apache-arrow) and Python (pyarrow).
  * @packageDocumentation
  */
-export { attachTable, closeTable, shareTable, tableBlock } from './table.js';
+export { attachTable, closeTable, readTable, shareTable, tableBlock } from './table.js';
 export type { TableHandle } from './table.js';
 export { align64, isArrowStream, walkStream } from './ipc-stream.js';

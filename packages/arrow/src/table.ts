@@ -7,7 +7,8 @@
  */
 import { tableFromIPC, type Table, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
-import { SharedMemory, checkName, corruptError, invalidArgType, parseHandle, type CreateOptions } from '@shmbridge/core';
+import { SharedMemory, checkName, corruptError, invalidArgType, invalidArgValue, parseHandle, type CreateOptions } from '@shmbridge/core';
+import { adoptTable, schemaSignature } from './adopt.js';
 import { align64, walkStream } from './ipc-stream.js';
 import { streamPieces } from './serialize.js';
 import { validateBatches } from './validate.js';
@@ -42,14 +43,22 @@ const blocks = new WeakMap<object, SharedMemory>();
  * ```
  */
 export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOptions = {}): { shm: SharedMemory; handle: TableHandle } {
-  // Duck-typed: a Table from another copy of apache-arrow is still a table.
+  // Validate arguments. Duck-typed: a Table from another copy of apache-arrow
+  // (a CommonJS program's require) is still a table, rebuilt in ours.
   const t = table as Partial<Table> | null;
   if (t === null || typeof t !== 'object' || typeof t.schema !== 'object' || !Array.isArray(t.batches)) throw invalidArgType('table', 'an apache-arrow Table', table);
+  const ours = adoptTable(table);
   // The column data is copied once: from the table's buffers into the block.
-  const plan = align64(streamPieces(table));
+  const plan = align64(streamPieces(ours));
   const shm = SharedMemory.create(plan.byteLength, options);
   try {
     plan.writeTo(shm.view(Uint8Array));
+    // Never hand out a block that does not read back as the table it was
+    // made from: same schema (every type parameter), same number of rows.
+    const back = readTable(shm.view(Uint8Array), shm.name);
+    if (back.numRows !== ours.numRows || schemaSignature(back.schema) !== schemaSignature(table.schema)) {
+      throw invalidArgValue('table', `could not be written faithfully (it reads back as ${String(back.schema)}, ${back.numRows} rows)`, table);
+    }
   } catch (err) {
     shm.close().unlink();
     throw err;
@@ -58,11 +67,38 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
 }
 
 /**
+ * The table held in `bytes` (an Arrow IPC stream from its first byte: a
+ * block's view, or a copy of one), checked before apache-arrow reads
+ * anything; column data are views of `bytes`. For tools that read a block
+ * without mapping it; {@link attachTable} is this over a mapping.
+ * @param name the block's name, for error messages
+ * @throws `ERR_SHM_CORRUPT` if `bytes` do not start with a complete, valid stream
+ * @example
+ * ```ts
+ * import { tableFromArrays } from 'apache-arrow';
+ * import { readTable, shareTable } from '@shmbridge/arrow';
+ * const { shm } = shareTable(tableFromArrays({ x: Float64Array.from([1, 2]) }));
+ * readTable(Buffer.from(shm.buf), shm.name).numRows;   // 2, from a copy
+ * shm.close().unlink();
+ * ```
+ */
+export function readTable<T extends TypeMap = any>(bytes: Uint8Array, name: string): Table<T> {
+  // Every length, offset and buffer size is checked before apache-arrow reads anything.
+  const { messages, end } = walkStream(bytes, name);
+  validateBatches(bytes, messages, name);
+  try {
+    return tableFromIPC<T>(bytes.subarray(0, end));
+  } catch (err) {
+    throw corruptError(name, `apache-arrow cannot read the stream: ${(err as Error).message}`);
+  }
+}
+
+/**
  * Attaches to a block holding an Arrow IPC stream (written by `shareTable`,
  * by Python's `shmbridge.share_table`, or by pyarrow into any block) and
  * returns an apache-arrow `Table` over its memory, without copying. The
  * block stays mapped while the table is reachable; {@link closeTable} unmaps
- * it at once (the table's columns then read as empty).
+ * it at once (the table's columns then read zeros).
  * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle, before any syscall
  * @throws `ERR_SHM_CORRUPT` for a block that is not a complete, valid stream
  */
@@ -70,16 +106,7 @@ export function attachTable<T extends TypeMap = any>(nameOrHandle: string | Tabl
   const name = typeof nameOrHandle === 'string' ? checkName(nameOrHandle) : checkName(parseHandle(handleSchema, nameOrHandle, 'table handle').name, 'handle.name');
   const shm = SharedMemory.attach(name);
   try {
-    const bytes = shm.view(Uint8Array);
-    // Every length, offset and buffer size is checked before apache-arrow reads anything.
-    const { messages, end } = walkStream(bytes, name);
-    validateBatches(bytes, messages, name);
-    let table: Table<T>;
-    try {
-      table = tableFromIPC<T>(bytes.subarray(0, end));
-    } catch (err) {
-      throw corruptError(name, `apache-arrow cannot read the stream: ${(err as Error).message}`);
-    }
+    const table = readTable<T>(shm.view(Uint8Array), name);
     blocks.set(table, shm);
     return table;
   } catch (err) {

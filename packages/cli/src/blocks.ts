@@ -3,12 +3,13 @@
  * Linux, one file per block (macOS has no such directory: `ls` is Linux-only,
  * `show` and `rm` work anywhere by name).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { SHM_DIR, withBlockFile } from './block-file.js';
 import { kindOf, type Kind } from './kind.js';
 
-export const SHM_DIR = '/dev/shm';
+export { SHM_DIR };
 
 export interface BlockInfo {
   name: string;
@@ -44,14 +45,14 @@ export function listBlocks(dir = SHM_DIR, now = Date.now()): BlockInfo[] {
   for (const name of readdirSync(dir).sort()) {
     let st;
     try {
-      st = statSync(join(dir, name));
+      st = lstatSync(join(dir, name)); // a symlink is not a block: never followed
     } catch {
       continue; // unlinked while we looked
     }
     if (!st.isFile()) continue;
     const info: BlockInfo = { name, size: st.size, owner: owner(st.uid), ageSeconds: Math.max(0, Math.round((now - st.mtimeMs) / 1000)), kind: null };
     try {
-      info.kind = st.size === 0 ? 'raw' : kindOf(name);
+      info.kind = st.size === 0 ? 'raw' : withBlockFile(name, kindOf);
     } catch (err) {
       info.error = `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: cannot read it`;
     }

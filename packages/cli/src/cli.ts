@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { unlinkBlock } from '@shmbridge/core';
 import { listBlocks, SHM_DIR, type BlockInfo } from './blocks.js';
 import { describeBlock, SHOWN, type Description } from './show.js';
+import { forTerminal } from './terminal.js';
 
 export const USAGE = `usage: shmbridge [--json] <command>
   ls            list the blocks in ${SHM_DIR}: name, size, owner, age, what each holds
@@ -36,18 +37,18 @@ function table(rows: string[][]): string {
 
 function lsText(blocks: BlockInfo[]): string {
   if (!blocks.length) return `no blocks in ${SHM_DIR}\n`;
-  return table([['NAME', 'SIZE', 'OWNER', 'AGE', 'KIND'], ...blocks.map((b) => [b.name, String(b.size), b.owner, age(b.ageSeconds), b.kind ?? `? (${b.error})`])]);
+  return table([['NAME', 'SIZE', 'OWNER', 'AGE', 'KIND'], ...blocks.map((b) => [forTerminal(b.name), String(b.size), forTerminal(b.owner), age(b.ageSeconds), b.kind ?? `? (${forTerminal(b.error ?? '')})`])]);
 }
 
 function showText(d: Description): string {
   const { name, size, kind, ...rest } = d;
-  const lines = [`${name}: ${kind}, ${size} bytes`];
+  const lines = [`${forTerminal(name)}: ${kind}, ${size} bytes`];
   for (const [key, value] of Object.entries(rest)) {
     if (key === 'items' || key === 'firstRows' || key === 'schema') {
       lines.push(`${key}:`);
-      (value as unknown[]).forEach((v, i) => lines.push(`  [${i}] ${inspect(v, { breakLength: Infinity, depth: 4 })}`));
+      (value as unknown[]).forEach((v, i) => lines.push(`  [${i}] ${forTerminal(inspect(v, { breakLength: Infinity, depth: 4 }), true)}`));
     } else {
-      lines.push(`${key}: ${typeof value === 'string' ? value : inspect(value, { breakLength: Infinity })}`);
+      lines.push(`${key}: ${typeof value === 'string' ? forTerminal(value) : forTerminal(inspect(value, { breakLength: Infinity }), true)}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -69,7 +70,7 @@ export function run(argv: readonly string[], io: Io): number {
   }
   const unknownFlag = args.find((a) => a.startsWith('-'));
   if (unknownFlag) {
-    io.err(`shmbridge: unknown option ${unknownFlag}\n${USAGE}`);
+    io.err(`shmbridge: unknown option ${forTerminal(unknownFlag)}\n${USAGE}`);
     return 2;
   }
   switch (command) {
@@ -78,7 +79,7 @@ export function run(argv: readonly string[], io: Io): number {
       try {
         blocks = listBlocks();
       } catch (err) {
-        io.err(`shmbridge ls: cannot list ${SHM_DIR} (${failure(err)}); listing needs Linux's /dev/shm\n`);
+        io.err(`shmbridge ls: cannot list ${SHM_DIR} (${forTerminal(failure(err))}); listing needs Linux's /dev/shm\n`);
         return 1;
       }
       io.out(json ? `${JSON.stringify(blocks)}\n` : lsText(blocks));
@@ -94,7 +95,7 @@ export function run(argv: readonly string[], io: Io): number {
         io.out(json ? `${JSON.stringify(d)}\n` : showText(d));
         return 0;
       } catch (err) {
-        io.err(`shmbridge show: ${failure(err)}\n`);
+        io.err(`shmbridge show: ${forTerminal(failure(err))}\n`);
         return 1;
       }
     }
@@ -112,7 +113,7 @@ export function run(argv: readonly string[], io: Io): number {
         }
       });
       if (json) io.out(`${JSON.stringify(results)}\n`);
-      else for (const r of results) (r.removed ? io.out : io.err)(r.removed ? `removed ${r.name}\n` : `shmbridge rm: ${r.error}\n`);
+      else for (const r of results) (r.removed ? io.out : io.err)(r.removed ? `removed ${forTerminal(r.name)}\n` : `shmbridge rm: ${forTerminal(r.error ?? '')}\n`);
       return results.every((r) => r.removed) ? 0 : 1;
     }
     default:

@@ -3,9 +3,10 @@
  * first rows, a tensor's dtype, shape and first values, or a raw block's
  * first bytes — as plain data, so `--json` and the text form say the same.
  */
-import { SharedMemory, Tensor } from '@shmbridge/core';
-import { attachTable, closeTable } from '@shmbridge/arrow';
-import { ShareableList } from '@shmbridge/python-compat';
+import { corruptError, dtypeOf, parseNpyHeader } from '@shmbridge/core';
+import { readTable } from '@shmbridge/arrow';
+import { readShareableList } from '@shmbridge/python-compat';
+import { withBlockFile, WHOLE_LIMIT, type BlockFile } from './block-file.js';
 import { kindOf, type Kind } from './kind.js';
 
 /** Rows, values or bytes shown at most. */
@@ -33,46 +34,86 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-export function describeBlock(name: string): Description {
-  const kind = kindOf(name);
-  switch (kind) {
-    case 'ShareableList': {
-      const sl = ShareableList.attach(name);
-      try {
-        return { name, size: sl.shm.size, kind, length: sl.length, format: sl.format, items: sl.toArray().map(plain) };
-      } finally {
-        sl.close();
-      }
-    }
-    case 'arrow': {
-      const table = attachTable(name);
-      try {
-        const size = SharedMemory.attach(name).close().size;
-        const schema = table.schema.fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable }));
-        const rows = [];
-        for (let i = 0; i < Math.min(SHOWN, table.numRows); i++) rows.push(plain(table.get(i)));
-        return { name, size, kind, rows: table.numRows, batches: table.batches.length, schema, firstRows: rows };
-      } finally {
-        closeTable(table);
-      }
-    }
-    case 'tensor': {
-      const t = Tensor.attach(name);
-      try {
-        const first = Array.from(t.data.subarray(0, SHOWN) as ArrayLike<unknown>, plain);
-        return { name, size: t.shm.size, kind, dtype: t.dtype, shape: [...t.shape], strides: [...t.strides], offset: t.offset, firstValues: first };
-      } finally {
-        t.close();
-      }
-    }
-    case 'raw': {
-      const shm = SharedMemory.attach(name);
-      try {
-        const head = shm.view(Uint8Array, { length: Math.min(RAW_BYTES, shm.size) });
-        return { name, size: shm.size, kind, firstBytes: Buffer.from(head).toString('hex') };
-      } finally {
-        shm.close();
-      }
-    }
+/** An Arrow stream's end-of-stream marker: with it, the schema message alone reads as an empty table. */
+const END_OF_STREAM = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+/** numpy's own limit on a header (format/_format_impl.py, _MAX_HEADER_SIZE). */
+const NPY_HEADER_MAX = 10_000 + 12;
+
+function tooLarge(f: BlockFile): string {
+  return `not shown: the block is ${f.size} bytes, more than the ${WHOLE_LIMIT} shmbridge show reads`;
+}
+
+function describeList(f: BlockFile, kind: Kind): Description {
+  const all = f.readAll()!; // kindOf read it whole to call it a list
+  const { format, items } = readShareableList(all, f.name);
+  return { name: f.name, size: f.size, kind, length: items.length, format, items: items.map(plain) };
+}
+
+function describeTable(f: BlockFile, kind: Kind): Description {
+  const all = f.readAll();
+  if (!all) {
+    // Too large to copy whole: the schema message, closed by an end marker, still reads.
+    const metaLength = new DataView(f.read(4, 4).buffer).getInt32(0, true);
+    const head = f.read(0, 8 + metaLength);
+    const schemaOnly = readTable(Buffer.concat([head, END_OF_STREAM]), f.name);
+    return { name: f.name, size: f.size, kind, schema: schemaOf(schemaOnly), firstRows: tooLarge(f) };
   }
+  const table = readTable(all, f.name);
+  const rows = [];
+  for (let i = 0; i < Math.min(SHOWN, table.numRows); i++) rows.push(plain(table.get(i)));
+  return { name: f.name, size: f.size, kind, rows: table.numRows, batches: table.batches.length, schema: schemaOf(table), firstRows: rows };
+}
+
+function schemaOf(table: ReturnType<typeof readTable>): unknown[] {
+  return table.schema.fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable }));
+}
+
+/** Byte strides of a contiguous array (numpy's, for C or Fortran order). */
+function contiguousStrides(shape: readonly number[], itemsize: number, fortran: boolean): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = itemsize;
+  for (let k = 0; k < shape.length; k++) {
+    const i = fortran ? k : shape.length - 1 - k;
+    strides[i] = step;
+    step *= shape[i]!;
+  }
+  return strides;
+}
+
+function describeTensor(f: BlockFile, kind: Kind): Description {
+  const header = parseNpyHeader(f.read(0, NPY_HEADER_MAX), f.name);
+  let dtype: ReturnType<typeof dtypeOf>;
+  try {
+    dtype = dtypeOf(header.descr);
+  } catch (err) {
+    throw corruptError(f.name, `its .npy header's dtype ${JSON.stringify(header.descr)} cannot be read (${(err as Error).message})`);
+  }
+  const count = Math.min(SHOWN, header.shape.reduce((a, b) => a * b, 1));
+  const data = f.read(header.dataOffset, count * dtype.itemsize);
+  const values = new dtype.array(data.buffer as ArrayBuffer, data.byteOffset, Math.floor(data.length / dtype.itemsize));
+  return {
+    name: f.name, size: f.size, kind, dtype: dtype.name, shape: [...header.shape],
+    strides: contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder), offset: header.dataOffset,
+    firstValues: Array.from(values as ArrayLike<unknown>, plain),
+  };
+}
+
+/**
+ * What block `name` holds, read with pread (never mapped: see block-file.ts).
+ * @throws {SyscallError} `ENOENT`, `EACCES`…; `ERR_SHM_CORRUPT` for a block whose contents do not parse
+ */
+export function describeBlock(name: string): Description {
+  return withBlockFile(name, (f) => {
+    const kind = f.size === 0 ? 'raw' : kindOf(f);
+    switch (kind) {
+      case 'ShareableList':
+        return describeList(f, kind);
+      case 'arrow':
+        return describeTable(f, kind);
+      case 'tensor':
+        return describeTensor(f, kind);
+      case 'raw':
+        return { name, size: f.size, kind, firstBytes: Buffer.from(f.read(0, RAW_BYTES)).toString('hex') };
+    }
+  });
 }

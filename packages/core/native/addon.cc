@@ -18,31 +18,44 @@
 #include <limits.h>
 
 #include <atomic>
-#include <string>
+#include <new>
 
 namespace {
 
 Napi::Number Int(Napi::Env env, double v) { return Napi::Number::New(env, v); }
 Napi::Number Errno(Napi::Env env) { return Int(env, -errno); }
 
+// A "/name" argument copied into a fixed buffer: no std::string, so nothing
+// here allocates on the heap or can throw (a C++ exception must never reach
+// V8; near the kernel's map limit, malloc is what fails first). TS has
+// checked the name's length, so a truncated copy means a caller bug: the
+// buffer is left empty and the syscall fails with ENOENT/EINVAL.
+struct PathArg {
+  char value[NAME_MAX + 3];  // "/", NAME_MAX bytes, NUL, and one to notice a longer string
+  PathArg(const Napi::CallbackInfo& info, size_t i) {
+    size_t n = 0;
+    if (napi_get_value_string_utf8(info.Env(), info[i], value, sizeof value, &n) != napi_ok || n + 1 >= sizeof value) value[0] = '\0';
+  }
+};
+
 // shm_open(path, flags, mode) -> fd | -errno
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>();
+  PathArg path(info, 0);
   int flags = info[1].As<Napi::Number>().Int32Value();
   mode_t mode = info[2].As<Napi::Number>().Uint32Value();
   int fd;
   do {
-    fd = shm_open(path.c_str(), flags | O_CLOEXEC, mode);
+    fd = shm_open(path.value, flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd < 0 ? Errno(info.Env()) : Int(info.Env(), fd);
 }
 
 // shm_unlink(path) -> 0 | -errno
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>();
+  PathArg path(info, 0);
   int r;
   do {
-    r = shm_unlink(path.c_str());
+    r = shm_unlink(path.value);
   } while (r < 0 && errno == EINTR);
   return r < 0 ? Errno(info.Env()) : Int(info.Env(), 0);
 }
@@ -121,12 +134,14 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 // The tracker's pipe is per process, not per isolate: worker threads share
 // one tracker so a block created in one thread and unlinked in another is
-// unregistered where it was registered. First writer wins.
+// unregistered where it was registered. trackerFd(fd, expected = -1) sets it
+// only if it still is `expected` (compare-and-swap), so of two threads that
+// start a tracker at once, or replace a dead one, the first wins.
 std::atomic<int> tracker_fd{-1};
 
 Napi::Value TrackerFd(const Napi::CallbackInfo& info) {
   if (info.Length() > 0) {
-    int expected = -1;
+    int expected = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : -1;
     int fd = info[0].As<Napi::Number>().Int32Value();
     tracker_fd.compare_exchange_strong(expected, fd);
   }
@@ -142,19 +157,37 @@ Napi::Value TrackerFd(const Napi::CallbackInfo& info) {
 // (napi_create_external_arraybuffer, measured at 360-520 us per attach of a
 // 64 MiB-1 GiB block, against ~60-110 us here). V8 does not count
 // empty-deleter stores (BackingStore::PerIsolateAccountingLength), so a 1 GiB
-// block costs what a 4 KiB one does. The unmapping that a deleter would do is
-// done by Unmap (explicit close) or by the finalizer below (GC).
+// block costs what a 4 KiB one does.
+//
+// Closing never frees the address range, and never detaches the buffer.
+// Node's thread pool (zlib, crypto, fs, sockets, other addons) may still hold
+// a raw pointer into the block when JS calls close(): munmap would make that
+// job fault (SIGSEGV), and worse, the next mmap would likely get the same
+// addresses and the job would write into an unrelated block. Detaching is no
+// answer either: zlib re-checks its input's length between chunks and aborts
+// the process (node_zlib.cc: "Assertion failed: Buffer::IsWithinBounds") when
+// the buffer was detached under it. So Unmap puts private anonymous memory
+// where the block was (mmap MAP_FIXED, atomic for any concurrent access): the
+// block's pages are released at once, and every view and pending job from
+// then on reads zeros and writes into memory nobody sees. The range itself is
+// released by the finalizer, when V8 collects the ArrayBuffer object: Node's
+// async operations keep the JS buffer they use reachable until they complete
+// (that is how they keep ordinary Buffers alive), so by then none is left.
 
 struct Mapping {
   void* addr;
   size_t length;
+  bool shared;  // false once Unmap has put the placeholder in
 };
 
-// Bytes mapped by this isolate and not yet unmapped. V8 is not told about
-// them (see above), so src/gc-pressure.ts reads this to decide when to ask
-// for a collection of mappings that were dropped without close().
+// What this isolate has mapped: bytes of blocks still mapped, and address
+// ranges held (blocks plus placeholders), each one kernel mapping (VMA).
+// V8 is not told about them (see above), so src/gc-pressure.ts reads these to
+// decide when to ask for a collection of mappings dropped without close(),
+// and to refuse a mapping before the process reaches vm.max_map_count.
 struct InstanceData {
   int64_t mapped = 0;
+  int64_t ranges = 0;
 };
 
 InstanceData* Instance(napi_env env) {
@@ -163,16 +196,16 @@ InstanceData* Instance(napi_env env) {
   return static_cast<InstanceData*>(data);
 }
 
-void Release(napi_env env, Mapping* m) {
-  if (InstanceData* d = Instance(env)) d->mapped -= static_cast<int64_t>(m->length);
-  delete m;
-}
-
 void FinalizeMapping(napi_env env, void* data, void*) {
-  // The ArrayBuffer was collected, so no view of it is left: unmapping is safe.
+  // The ArrayBuffer was collected, so no view of it and no pending job
+  // using it is left: releasing the range is safe.
   Mapping* m = static_cast<Mapping*>(data);
   munmap(m->addr, m->length);
-  Release(env, m);
+  if (InstanceData* d = Instance(env)) {
+    if (m->shared) d->mapped -= static_cast<int64_t>(m->length);
+    d->ranges -= 1;
+  }
+  delete m;
 }
 
 napi_value ToNapi(v8::Local<v8::Value> value) {
@@ -189,16 +222,23 @@ v8::Local<v8::Value> ToV8(napi_value value) {
 
 // mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED|extraFlags, fd, 0)
 //   -> ArrayBuffer | -errno
-// The buffer has a detach key (info[3]) so only Unmap can detach it: a
-// postMessage transfer or ArrayBuffer#transfer would move the memory out
-// from under the finalizer.
+// The buffer gets a detach key (info[3]) that only TS holds, so nothing can
+// detach it: a postMessage transfer or ArrayBuffer#transfer would move the
+// memory out from under the finalizer.
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   size_t length = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
   int extra = info[2].As<Napi::Number>().Int32Value();
+  Mapping* m = new (std::nothrow) Mapping{nullptr, length, true};
+  if (m == nullptr) return Int(env, -ENOMEM);
   void* addr = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED | extra, fd, 0);
-  if (addr == MAP_FAILED) return Errno(env);
+  if (addr == MAP_FAILED) {
+    int err = errno;
+    delete m;
+    return Int(env, -err);
+  }
+  m->addr = addr;
 
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
@@ -207,39 +247,44 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   ab->SetDetachKey(ToV8(info[3]));
 
   napi_value result = ToNapi(ab);
-  Mapping* m = new Mapping{addr, length};
   if (napi_wrap(env, result, m, FinalizeMapping, nullptr, nullptr) != napi_ok) {
     munmap(addr, length);
     delete m;
     return Int(env, -ENOMEM);
   }
-  Instance(env)->mapped += static_cast<int64_t>(length);
+  InstanceData* d = Instance(env);
+  d->mapped += static_cast<int64_t>(length);
+  d->ranges += 1;
   return Napi::Value(env, result);
 }
 
-// Detach the buffer (every view of it drops to length 0), then munmap.
-// -> 0 | -errno. Calling it twice is harmless: the second finds no mapping.
+// Put private anonymous memory where the block was (see above): views keep
+// their length and read zeros from then on. -> 0 | -errno. Calling it twice
+// is harmless: the second finds the placeholder.
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  napi_value ab = info[0];
   void* data = nullptr;
-  if (napi_remove_wrap(env, ab, &data) != napi_ok || data == nullptr) return Int(env, 0);
+  if (napi_unwrap(env, info[0], &data) != napi_ok || data == nullptr) return Int(env, 0);
   Mapping* m = static_cast<Mapping*>(data);
-  v8::Local<v8::ArrayBuffer> buffer = ToV8(ab).As<v8::ArrayBuffer>();
-  if (buffer->Detach(ToV8(info[1])).IsNothing()) {
-    // Wrong key: put the finalizer back and report, never unmap a live view.
-    napi_wrap(env, ab, m, FinalizeMapping, nullptr, nullptr);
-    return Int(env, -EPERM);
-  }
-  int r = munmap(m->addr, m->length);
-  int err = errno;
-  Release(env, m);
-  return Int(env, r < 0 ? -err : 0);
+  if (!m->shared) return Int(env, 0);
+  void* r = mmap(m->addr, m->length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  // If even that fails (it replaces one mapping by one, so it should not),
+  // the block stays mapped until the finalizer: a leak, never a fault.
+  if (r == MAP_FAILED) return Int(env, -errno);
+  m->shared = false;
+  Instance(env)->mapped -= static_cast<int64_t>(m->length);
+  return Int(env, 0);
 }
 
-// -> bytes currently mapped by this isolate
+// -> bytes of blocks mapped by this isolate and not yet closed
 Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
   return Int(info.Env(), static_cast<double>(Instance(info.Env())->mapped));
+}
+
+// -> address ranges this isolate holds (blocks, and placeholders of closed ones)
+Napi::Value MappedRanges(const Napi::CallbackInfo& info) {
+  return Int(info.Env(), static_cast<double>(Instance(info.Env())->ranges));
 }
 
 // Reports `bytes` of external memory to V8 and withdraws it at once: V8 sees
@@ -267,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["map"] = Napi::Function::New(env, Map);
   exports["unmap"] = Napi::Function::New(env, Unmap);
   exports["mappedBytes"] = Napi::Function::New(env, MappedBytes);
+  exports["mappedRanges"] = Napi::Function::New(env, MappedRanges);
   exports["requestGc"] = Napi::Function::New(env, RequestGc);
   Napi::Object c = Napi::Object::New(env);
   c["O_RDONLY"] = Int(env, O_RDONLY);

@@ -116,3 +116,8 @@ export function authError(message: string): CodedError {
 export function connectionError(message: string): CodedError {
   return coded(new Error(message), 'ERR_SHM_CONNECTION');
 }
+
+/** `Error` `ERR_SHM_MANAGER_STATE`: a SharedMemoryManager call that does not fit its state (no address yet, started twice, shut down). */
+export function managerStateError(what: string): CodedError {
+  return coded(new Error(`SharedMemoryManager ${what}`), 'ERR_SHM_MANAGER_STATE');
+}

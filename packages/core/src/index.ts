@@ -14,6 +14,7 @@ export {
   describe,
   invalidArgType,
   invalidArgValue,
+  managerStateError,
   outOfRange,
   pickleInvalid,
   pickleRejected,

@@ -22,12 +22,18 @@ export interface NativeBinding {
   stat(fd: number): StatTuple | number;
   close(fd: number): number;
   pipe(): [readFd: number, writeFd: number] | number;
-  /** The process-wide tracker pipe; with an argument, sets it unless already set. */
-  trackerFd(fd?: number): number;
+  /** The process-wide tracker pipe; with `fd`, sets it if it still is `expected` (default -1: unset). */
+  trackerFd(fd?: number, expected?: number): number;
   map(fd: number, length: number, extraFlags: number, detachKey: object): ArrayBuffer | number;
-  unmap(buffer: ArrayBuffer, detachKey: object): number;
-  /** Bytes this isolate has mapped and not yet unmapped. */
+  /** Releases the block's pages; the buffer and its views read zeros from then on (see addon.cc, Unmap). */
+  unmap(buffer: ArrayBuffer): number;
+  /** Bytes of blocks this isolate has mapped and not closed. */
   mappedBytes(): number;
+  /**
+   * Address ranges this isolate holds: its mapped blocks, plus closed ones
+   * whose range is kept until their ArrayBuffer is collected (addon.cc, Unmap).
+   */
+  mappedRanges(): number;
   /** Makes V8 feel `bytes` of external memory pressure, without keeping the charge. */
   requestGc(bytes: number): void;
   readonly constants: {

@@ -8,7 +8,7 @@ import { constants } from 'node:os';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
 import { closedError, invalidArgType, outOfRange, syscallError } from './errors.js';
-import { noteMapping } from './gc-pressure.js';
+import { checkMappingRoom, noteMapping } from './gc-pressure.js';
 import { checkName, generateName } from './names.js';
 import { native, type StatTuple } from './native.js';
 import { ensureTracker, register, unregister } from './tracker.js';
@@ -59,7 +59,7 @@ const { O_CREAT, O_EXCL, O_RDWR, MAP_POPULATE } = native.constants;
 const { EEXIST, EINVAL, ENOTSUP, EOPNOTSUPP } = constants.errno;
 const MODE = 0o600; // shared_memory.py: SharedMemory._mode
 
-/** Only {@link native.unmap} may detach a mapping (see native/addon.cc, Map). */
+/** Held only here, so nothing can detach a mapping (see native/addon.cc, Map). */
 const DETACH_KEY = Object.freeze({ shmbridge: 'mapping' });
 
 /** `Symbol.dispose`, also where a realm (a vm context) lacks it. */
@@ -78,6 +78,7 @@ function statOrThrow(fd: number, name: string): StatTuple {
 }
 
 function map(fd: number, size: number, name: string, populate: boolean): ArrayBuffer {
+  checkMappingRoom(name);
   const buffer = native.map(fd, size, populate ? MAP_POPULATE : 0, DETACH_KEY);
   if (typeof buffer === 'number') throw syscallError(buffer, 'mmap', name);
   markAsUntransferable(buffer);
@@ -249,7 +250,7 @@ export class SharedMemory {
 
   /**
    * The block's bytes: a `Buffer` over exactly {@link size} bytes of the mapping
-   * (no copy), the same object every time. Detached (length 0) by `close()`.
+   * (no copy), the same object every time.
    * @throws `ERR_SHM_CLOSED` after `close()`
    */
   get buf(): Buffer {
@@ -285,8 +286,12 @@ export class SharedMemory {
 
   /**
    * Unmaps the block from this process; it stays in the system for others.
-   * Every view handed out (`buf`, typed arrays) is detached and reads as empty.
-   * Idempotent.
+   * Views handed out before (`buf`, typed arrays, tensors' `data`) keep their
+   * length but no longer show the block: they read zeros, and what is written
+   * through them lands in private memory that nobody sees. The same holds for
+   * an operation still running on Node's thread pool with this memory
+   * (`zlib`, `crypto.randomFill`, `fs.write`, a socket write…): it never
+   * faults and never touches another block. Idempotent.
    * @returns this, so `shm.close().unlink()` reads naturally
    */
   close(): this {
@@ -294,8 +299,8 @@ export class SharedMemory {
     if (buffer !== undefined) {
       this.#buffer = undefined;
       this.#buf = undefined;
-      const r = native.unmap(buffer, DETACH_KEY);
-      if (r < 0) throw syscallError(r, 'munmap', this.name);
+      const r = native.unmap(buffer);
+      if (r < 0) throw syscallError(r, 'mmap', this.name);
     }
     return this;
   }

@@ -1,7 +1,8 @@
 /**
  * Zero-copy typed-array views over a mapping. Views are always made as
  * `new Ctor(buffer, byteOffset, length)` over the block's one ArrayBuffer,
- * never copied, so closing the block detaches every one of them.
+ * never copied, so they show the block's memory for as long as it is mapped
+ * (after `close()` they read zeros; see native/addon.cc, Unmap).
  */
 import { outOfRange } from './errors.js';
 

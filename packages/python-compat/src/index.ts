@@ -6,6 +6,8 @@
 export { ShareableList } from './shareable-list/shareable-list.js';
 export type { ShareableListHandle, ShareableListOptions } from './shareable-list/shareable-list.js';
 export type { LayoutKind } from './shareable-list/layout.js';
+export { readShareableList } from './shareable-list/read-bytes.js';
+export type { ShareableListContents } from './shareable-list/read-bytes.js';
 export { py, PyBytes, PyFloat, PyInt, PyTuple, pyEquals } from './py.js';
 export type { PyInput, PyValue } from './py.js';
 export { dumps, loads, PyCall, PyGlobal } from './pickle/index.js';

@@ -249,7 +249,7 @@ export class Tensor<D extends DTypeName = DTypeName> {
     return this.handle;
   }
 
-  /** Closes the block (detaching `data`); `t.shm.unlink()` removes it. Idempotent. */
+  /** Closes the block (views of `data` read zeros from then on); `t.shm.unlink()` removes it. Idempotent. */
   close(): this {
     this.shm.close();
     return this;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { SharedMemory, connectionError, invalidArgType, parseArg } from '@shmbridge/core';
+import { SharedMemory, connectionError, invalidArgType, managerStateError as managerState, parseArg } from '@shmbridge/core';
 import type { PyInput } from '../py.js';
 import { ShareableList, type ShareableListOptions } from '../shareable-list/shareable-list.js';
 import { addressSchema } from './address.js';
@@ -58,7 +58,9 @@ function remoteError(text: string): RemoteError {
 
 /**
  * A SharedMemoryManager: start one (its own process), or connect to one that
- * CPython or another Node process started.
+ * CPython or another Node process started. Python's forms work as they are:
+ * `smm = new SharedMemoryManager(); await smm.start()` and
+ * `await new SharedMemoryManager({ address, authkey }).connect()`.
  *
  * @example
  * ```ts
@@ -71,35 +73,57 @@ function remoteError(text: string): RemoteError {
  * ```
  */
 export class SharedMemoryManager {
-  /** Where the manager listens (a socket path, or `[host, port]`). */
-  address: Address;
   /** The authkey; give it to Python's `SharedMemoryManager(address, authkey)`. */
   readonly authkey: Buffer;
+  #address: Address | undefined;
+  /** Whether the caller gave the authkey (a generated one can only serve a manager we start). */
+  readonly #authkeyGiven: boolean;
   #process: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
   #shutdown = false;
+  #connected = false;
   /** With a manager this object started (shmbridge's own server): one authenticated connection, reused. */
   #kept: Promise<Connection> | undefined;
   /** Requests written on the kept connection and not yet answered, oldest first. */
   #pending: Array<{ resolve: (value: unknown) => void; reject: (err: Error) => void }> = [];
 
   /**
-   * A manager to connect to (Python's `SharedMemoryManager(address, authkey)`);
-   * call {@link connect}. To run one, use {@link SharedMemoryManager.start}.
+   * A manager, as Python's `SharedMemoryManager(address=None, authkey=None)`:
+   * then {@link start} runs one (at `address`, or a socket in a new 0700
+   * directory), or {@link connect} reaches one that is running (`address`
+   * and `authkey` needed).
+   * @param options `address`, `authkey` (default when starting: 32 random bytes)
    * @throws {TypeError|RangeError} for bad options
+   * @example
+   * ```ts
+   * const smm = new SharedMemoryManager();   // Python: smm = SharedMemoryManager()
+   * await smm.start();                       //         smm.start()
+   * const sl = await smm.ShareableList([1, 2]);
+   * await smm.shutdown();
+   * ```
    */
-  constructor(options: ManagerOptions & { address: Address; authkey: Uint8Array | string }) {
-    const o = parseArg(optionsSchema, options, 'options')!;
-    if (o.address === undefined) throw invalidArgType('options.address', 'a socket path or [host, port] (to run a manager, use SharedMemoryManager.start())', undefined);
-    if (o.authkey === undefined) throw invalidArgType('options.authkey', 'a string or Uint8Array', undefined);
-    this.address = o.address as Address;
-    this.authkey = Buffer.from(o.authkey);
+  constructor(options?: ManagerOptions) {
+    const o = parseArg(optionsSchema, options, 'options') ?? {};
+    this.#address = o.address as Address | undefined;
+    this.#authkeyGiven = o.authkey !== undefined;
+    this.authkey = o.authkey === undefined ? randomBytes(32) : Buffer.from(o.authkey);
   }
 
   /**
-   * Starts a manager in its own process and returns a client for it. If this
-   * process dies — even by SIGKILL — the manager unlinks every block it
-   * tracks and exits.
+   * Where the manager listens (a socket path, or `[host, port]`), once known:
+   * given to the constructor, or chosen by {@link start}.
+   * @throws `ERR_SHM_MANAGER_STATE` before `start()` when no address was given
+   */
+  get address(): Address {
+    if (this.#address === undefined) throw managerState('has no address yet: call start() (or pass { address } to connect to a running manager)');
+    return this.#address;
+  }
+
+  /**
+   * Starts a manager in its own process and returns a client for it (the
+   * same as `new SharedMemoryManager(options).start()`). If this process
+   * dies — even by SIGKILL — the manager unlinks every block it tracks and
+   * exits.
    * @example
    * ```ts
    * const smm = await SharedMemoryManager.start({ address: ['127.0.0.1', 0], authkey: 'secret' });
@@ -108,29 +132,44 @@ export class SharedMemoryManager {
    * ```
    */
   static async start(options?: ManagerOptions): Promise<SharedMemoryManager> {
-    const o = parseArg(optionsSchema, options, 'options') ?? {};
-    const authkey = o.authkey === undefined ? randomBytes(32) : Buffer.from(o.authkey);
+    return new SharedMemoryManager(options).start();
+  }
+
+  /**
+   * Runs the manager process for this object (Python's `smm.start()`) and
+   * resolves once it listens.
+   * @throws `ERR_SHM_MANAGER_STATE` if this object already started a manager or connected to one
+   */
+  async start(): Promise<this> {
+    if (this.#process || this.#connected || this.#shutdown) throw managerState(this.#shutdown ? 'was shut down' : 'has already started or connected to a manager');
+    const authkey = this.authkey;
     const child = spawn(process.execPath, [serverScript()], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
-    child.stdin!.write(`${JSON.stringify({ address: o.address ?? null, authkey: authkey.toString('hex') })}\n`);
-    const address = await new Promise<Address>((resolve, reject) => {
-      let out = '';
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (d: string) => {
-        out += d;
-        const nl = out.indexOf('\n');
-        if (nl >= 0) resolve((JSON.parse(out.slice(0, nl)) as { address: Address }).address);
+    this.#process = child;
+    child.stdin!.write(`${JSON.stringify({ address: this.#address ?? null, authkey: authkey.toString('hex') })}\n`);
+    let address: Address;
+    try {
+      address = await new Promise<Address>((resolve, reject) => {
+        let out = '';
+        child.stdout!.setEncoding('utf8');
+        child.stdout!.on('data', (d: string) => {
+          out += d;
+          const nl = out.indexOf('\n');
+          if (nl >= 0) resolve((JSON.parse(out.slice(0, nl)) as { address: Address }).address);
+        });
+        child.once('error', reject);
+        child.once('exit', (code) => reject(connectionError(`the manager process exited (${code}) before it listened`)));
       });
-      child.once('error', reject);
-      child.once('exit', (code) => reject(connectionError(`the manager process exited (${code}) before it listened`)));
-    });
+    } catch (err) {
+      this.#process = undefined;
+      throw err;
+    }
     // The manager must not keep this process alive; its stdin stays open as the lifeline.
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
     (child.stdout as unknown as { unref?: () => void }).unref?.();
-    const smm = new SharedMemoryManager({ address, authkey });
-    smm.#process = child;
-    smm.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    return smm;
+    this.#address = address;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    return this;
   }
 
   /** Whether this object started the manager process. */
@@ -139,7 +178,13 @@ export class SharedMemoryManager {
   }
 
   async #open(): Promise<Connection> {
-    const conn = await Connection.connect(this.address);
+    if (this.#address === undefined) {
+      throw invalidArgType('options.address', 'a socket path or [host, port] to connect to (or call start() to run a manager)', undefined);
+    }
+    if (!this.#authkeyGiven && !this.#process) {
+      throw invalidArgType('options.authkey', 'the authkey of the manager to connect to (a string or Uint8Array)', undefined);
+    }
+    const conn = await Connection.connect(this.#address);
     try {
       await answerChallenge(conn, this.authkey);
       await deliverChallenge(conn, this.authkey);
@@ -266,6 +311,7 @@ export class SharedMemoryManager {
    */
   async connect(): Promise<this> {
     await this.#call('dummy');
+    this.#connected = true;
     return this;
   }
 

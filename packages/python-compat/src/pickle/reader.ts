@@ -8,7 +8,10 @@
  * NEWOBJ and BUILD execute nothing: they produce {@link PyCall} records.
  *
  * Untrusted input: every length is checked against the bytes left, nesting
- * and memo indices are bounded, so time and memory stay linear in the input.
+ * and memo indices are bounded, ints are decoded in linear time and capped in
+ * size, and what the data constructors copy (a memoized list made into a set
+ * again and again) is charged to a budget proportional to the input, so time
+ * and memory stay linear in the input.
  */
 import { pickleInvalid, pickleRejected } from '@shmbridge/core';
 import { PyTuple } from '../py.js';
@@ -20,6 +23,12 @@ export interface LoadOptions {
   globals?: Iterable<string>;
   /** Deepest MARK/stack nesting accepted. Default 1000. */
   maxDepth?: number;
+  /**
+   * Longest int accepted, in bytes of its two's complement (LONG1/LONG4).
+   * Default 1024 (an 8,192-bit int): no SharedMemory, ShareableList or
+   * manager pickle holds one wider than 8 bytes.
+   */
+  maxIntBytes?: number;
 }
 
 const MARK = Symbol('mark');
@@ -45,12 +54,16 @@ for (const mod of ['builtins', '__builtin__']) {
 }
 DATA_CONSTRUCTORS.set('_codecs.encode', new DataConstructor(([x, enc]) => (typeof x === 'string' && (enc === 'latin1' || enc === 'latin-1') ? latin1(x) : undefined)));
 
-function leb(view: DataView, at: number, n: number): bigint {
-  // little-endian two's complement of n bytes (LONG1/LONG4)
-  let v = 0n;
-  for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(view.getUint8(at + i));
-  if (n > 0 && view.getUint8(at + n - 1) & 0x80) v -= 1n << BigInt(8 * n);
-  return v;
+/**
+ * Little-endian two's complement of n bytes (LONG1/LONG4). Built from one hex
+ * string, in time linear in n: shifting a growing BigInt one byte at a time
+ * is quadratic (a 256 KiB LONG4 took 61 s that way).
+ */
+function leb(data: Uint8Array, at: number, n: number): bigint {
+  if (n === 0) return 0n;
+  const hex = Buffer.from(data.subarray(at, at + n)).reverse().toString('hex');
+  const v = BigInt(`0x${hex}`);
+  return data[at + n - 1]! & 0x80 ? v - (1n << BigInt(8 * n)) : v;
 }
 
 function int(v: bigint): number | bigint {
@@ -68,6 +81,9 @@ function int(v: bigint): number | bigint {
 export function loads(data: Uint8Array, options: LoadOptions = {}): unknown {
   const allowed = new Set(options.globals ?? []);
   const maxDepth = options.maxDepth ?? 1000;
+  const maxIntBytes = options.maxIntBytes ?? 1024;
+  // What data constructors and REDUCE may copy in all: a few times the input.
+  let budget = Math.max(1 << 20, 8 * data.length);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   let stack: unknown[] = [];
@@ -143,6 +159,15 @@ export function loads(data: Uint8Array, options: LoadOptions = {}): unknown {
   const memoPut = (i: number) => {
     memo.set(i, top());
   };
+  const long = (n: number): number | bigint => {
+    if (n > maxIntBytes) throw pickleRejected(`an int of ${n} bytes is wider than this reader accepts (maxIntBytes: ${maxIntBytes})`);
+    return int(leb(data, need(n), n));
+  };
+  const charge = (units: number) => {
+    budget -= units;
+    if (budget < 0) bad('the pickle copies far more than its own size (a memoized value rebuilt again and again)');
+  };
+  const sizeOf = (x: unknown): number => (Array.isArray(x) ? x.length : x instanceof Uint8Array ? x.length : typeof x === 'string' ? x.length : 1);
   const setItems = (target: unknown, items: unknown[]) => {
     if (!(target instanceof Map)) bad('SETITEM(S) on something that is not a dict');
     if (items.length % 2) bad('odd number of items for SETITEMS');
@@ -199,15 +224,13 @@ export function loads(data: Uint8Array, options: LoadOptions = {}): unknown {
       case Op.BININT2:
         push(view.getUint16(need(2), true));
         break;
-      case Op.LONG1: {
-        const n = u8();
-        push(int(leb(view, need(n), n)));
+      case Op.LONG1:
+        push(long(u8()));
         break;
-      }
       case Op.LONG4: {
         const n = view.getInt32(need(4), true);
         if (n < 0) bad('negative LONG4 length');
-        push(int(leb(view, need(n), n)));
+        push(long(n));
         break;
       }
       case Op.BINFLOAT:
@@ -319,7 +342,9 @@ export function loads(data: Uint8Array, options: LoadOptions = {}): unknown {
         const func = pop();
         if (func instanceof DataConstructor) {
           if (!(args instanceof PyTuple)) bad('REDUCE arguments are not a tuple');
-          const value = func.build([...(args as PyTuple).items]);
+          const items = (args as PyTuple).items;
+          charge(items.length + items.reduce((n: number, x) => n + sizeOf(x), 0));
+          const value = func.build([...items]);
           if (value === undefined) bad('unsupported arguments for a data constructor');
           push(value);
           break;

@@ -260,6 +260,16 @@ export function readFormat(view: DataView, bytes: Uint8Array, layout: Layout, i:
   return { kind: Kind.Chars, k };
 }
 
+/** The `struct` format of every item, as Python's `ShareableList.format`. */
+export function formatString(view: DataView, bytes: Uint8Array, layout: Layout, name: string): string {
+  let out = '';
+  for (let i = 0; i < layout.length; i++) {
+    const { kind, k } = readFormat(view, bytes, layout, i, name);
+    out += kind === Kind.Chars ? `${k}s` : formatOf({ kind } as Encoded, 0);
+  }
+  return out;
+}
+
 /** Reads item `i`: its format and code from the block, then the value they describe. */
 export function readValue(view: DataView, bytes: Uint8Array, layout: Layout, i: number, name: string, options: CodecOptions): PyValue {
   const { kind, k } = readFormat(view, bytes, layout, i, name);

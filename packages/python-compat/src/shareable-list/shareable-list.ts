@@ -7,7 +7,7 @@ import { inspect, type InspectOptions } from 'node:util';
 import { z } from 'zod';
 import { closedError, outOfRange, parseArg, SharedMemory } from '@shmbridge/core';
 import { pyEquals, type PyInput, type PyValue } from '../py.js';
-import { encodeValue, formatOf, Kind, readFormat, readValue, writeFormatOf, writeValue, type CodecOptions, type Encoded } from './codec.js';
+import { encodeValue, formatString, Kind, readFormat, readValue, writeFormatOf, writeValue, type CodecOptions, type Encoded } from './codec.js';
 import { layoutFor, readLayout, writeHeader, type Layout, type LayoutKind } from './layout.js';
 
 /** Options of `new ShareableList(sequence, options)` and {@link ShareableList.attach}. */
@@ -205,12 +205,8 @@ export class ShareableList implements Iterable<PyValue> {
 
   /** The `struct` format of all current items, as Python's `.format`. */
   get format(): string {
-    let out = '';
-    for (let i = 0; i < this.#layout.length; i++) {
-      const { kind, k } = readFormat(this.#view, this.#bytes, this.#layout, this.#index(i, 'position'), this.shm.name);
-      out += kind === Kind.Chars ? `${k}s` : formatOf({ kind } as Encoded, 0);
-    }
-    return out;
+    if (this.shm.closed) throw closedError('ShareableList', this.shm.name);
+    return formatString(this.#view, this.#bytes, this.#layout, this.shm.name);
   }
 
   *[Symbol.iterator](): IterableIterator<PyValue> {
