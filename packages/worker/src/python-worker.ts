@@ -19,7 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { SharedMemory, invalidArgType, parseArg, unlinkBlock, type CodedError } from '@shmbridge/core';
+import { SharedMemory, invalidArgType, parseArg, type CodedError } from '@shmbridge/core';
 import {
   PythonError, abortError, noSuchFunction, protocolError, startFailed, workerClosed, workerExited, workerTimeout, type WorkerExit,
 } from './errors.js';
@@ -27,7 +27,7 @@ import { FRAME, FrameReader, RESULT_HAS_PAYLOAD, RESULT_HAS_REFS } from './frame
 import { workerPythonPath } from './helper.js';
 import { readMarshal } from './marshal.js';
 import { workerOptionsSchema, type ParsedWorkerOptions, type WorkerOptions } from './options.js';
-import { callFrame, markNameless, readResult, releaseFrame } from './values.js';
+import { callFrame, markNameless, readResult, releaseFrame, unlinkIfThere } from './values.js';
 
 /** Slots in the control block, so at most this many calls are in the pipe at once (more wait here). */
 const RING = 4096;
@@ -76,14 +76,7 @@ type State = 'starting' | 'running' | 'closing' | 'exited';
 
 function releaseTemps(temps: SharedMemory[] | undefined): void {
   if (!temps) return;
-  for (const shm of temps) {
-    shm.close();
-    try {
-      unlinkBlock(shm.name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
+  for (const shm of temps) unlinkIfThere(shm.close().name);
 }
 
 /**
@@ -617,12 +610,7 @@ export class PythonWorker implements AsyncDisposable {
         call.reject(this.#exitedError());
       }
     }
-    this.#control.close();
-    try {
-      unlinkBlock(this.#control.name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    unlinkIfThere(this.#control.close().name);
     this.#resolveExited(this.#exit!);
   }
 

@@ -42,6 +42,15 @@ export function markNameless(shm: SharedMemory): void {
   namelessBlocks.add(shm);
 }
 
+/** Unlinks a block's name unless it is gone already (someone, or a crash cleanup, got there first). */
+export function unlinkIfThere(name: string): void {
+  try {
+    unlinkBlock(name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 function remember(shm: SharedMemory): void {
   if (!shm.closed) seenBlocks.set(shm.buf.buffer, shm);
 }
@@ -362,11 +371,7 @@ export function readResult(body: Buffer, at: number, claimed: string[], views: S
     } finally {
       for (const ref of refs) {
         if (!ref.owned || claimed.includes(ref.name)) continue;
-        try {
-          unlinkBlock(ref.name);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }
+        unlinkIfThere(ref.name);
         claimed.push(ref.name);
       }
     }
