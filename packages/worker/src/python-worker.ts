@@ -138,6 +138,12 @@ export class PythonWorker implements AsyncDisposable {
       cwd: o.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      // Its own session: a terminal's Ctrl-C (SIGINT to the foreground group)
+      // is for Node, which decides when its workers stop; and with autogroup
+      // scheduling (Linux) each worker gets its own CPU share, so a pool of N
+      // scales even when other sessions load the machine. Its lifetime stays
+      // tied to this process: EOF on the channel, PR_SET_PDEATHSIG.
+      detached: true,
     });
     const [, stdout, stderr, toPython, fromPython] = this.#child.stdio as [null, Readable, Readable, Writable, Readable];
     this.#out = toPython;

@@ -347,10 +347,6 @@ def _lifeline():
     threading.Thread(target=watch, name="shmbridge-lifeline", daemon=True).start()
 
 
-def _ignore_sigint(signum, frame):
-    """Ctrl-C reaches the whole process group; Node decides when its worker stops."""
-
-
 USAGE = "python -m shmbridge.worker MODULE is started by Node's PythonWorker (@shmbridge/worker), which passes its channel; it is not meant to be run by hand\n"
 
 
@@ -368,7 +364,6 @@ def main(argv):
         sys.stderr.write("shmbridge.worker: bad SHMBRIDGE_WORKER %r (%s)\n%s" % (config, e, USAGE))
         return 2
     _lifeline()
-    signal.signal(signal.SIGINT, _ignore_sigint)
     for fd in (fd_in, fd_out):
         os.set_inheritable(fd, False)  # user subprocesses must not hold the channel open
     control = memoryview(map_block(control_name)).cast("I")
