@@ -37,13 +37,15 @@ try {
       }
       for (const fn of ['first', 'total']) {
         // Ours side by side; python-shell's JSON (tens of MB of garbage a call) collected outside the clock.
-        const s = await alternate(30, 3, { tensor: () => worker.call(fn, [t]), typedArray: () => worker.call(fn, [copy]) });
+        const s = await alternate(50, 5, { tensor: () => worker.call(fn, [t]), empty: () => worker.call('empty') });
+        const c = await alternate(20, 2, { typedArray: () => worker.call(fn, [copy]) }, 1);
         const js = await alternate(size > MiB ? 3 : 10, 1, { pythonShell: () => shell.call(fn, [list]) }, 1);
-        const p = { tensor: percentiles(s.tensor), typedArray: percentiles(s.typedArray), pythonShell: percentiles(js.pythonShell) };
+        const p = { tensor: percentiles(s.tensor), empty: percentiles(s.empty), typedArray: percentiles(c.typedArray), pythonShell: percentiles(js.pythonShell) };
         const label = `${size / MiB} MiB, ${fn === 'first' ? 'read x[0]' : 'sum x'}`;
         rows.push([`${label}: Tensor, by name`, formatNs(p.tensor.p50), formatNs(p.tensor.p90), `${(p.pythonShell.p50 / p.tensor.p50).toFixed(0)}x faster`]);
         rows.push([`${label}: Float32Array, copied into a block`, formatNs(p.typedArray.p50), formatNs(p.typedArray.p90), `${(p.pythonShell.p50 / p.typedArray.p50).toFixed(0)}x faster`]);
         rows.push([`${label}: python-shell, JSON list`, formatNs(p.pythonShell.p50), formatNs(p.pythonShell.p90), '']);
+        if (fn === 'first') rows.push([`(the empty call, alongside the Tensor call)`, formatNs(p.empty.p50), formatNs(p.empty.p90), `${(p.pythonShell.p50 / p.empty.p50).toFixed(0)}x`]);
         if (fn === 'first') ratios.push([`${size / MiB} MiB of float32 handed to Python: python-shell / shmbridge Tensor (p50)`, p.pythonShell.p50 / p.tensor.p50]);
       }
     } finally {
