@@ -14,7 +14,7 @@ import { native, type StatTuple } from './native.js';
 import { ensureTracker, register, unregister } from './tracker.js';
 import { isValidOptions, isValidViewOptions, optionsSchema, viewOptionsSchema } from './options.js';
 import { parseArg } from './validate.js';
-import { makeView, type TypedArray, type TypedArrayConstructor, type ViewOptions } from './views.js';
+import { makeView, MAX_VIEW_ELEMENTS, type TypedArray, type TypedArrayConstructor, type ViewOptions } from './views.js';
 
 /** Options of `new SharedMemory(options)`, Python's `SharedMemory(name, create, size, *, track)`. */
 export interface SharedMemoryOptions {
@@ -252,9 +252,15 @@ export class SharedMemory {
    * The block's bytes: a `Buffer` over exactly {@link size} bytes of the mapping
    * (no copy), the same object every time.
    * @throws `ERR_SHM_CLOSED` after `close()`
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a block larger than a Buffer can be (4 GiB in Node 20): use {@link view}
    */
   get buf(): Buffer {
-    return (this.#buf ??= Buffer.from(this.#mapping(), 0, this.size));
+    if (this.#buf) return this.#buf;
+    const mapping = this.#mapping();
+    if (this.size > MAX_VIEW_ELEMENTS) {
+      throw outOfRange('buf', `at most ${MAX_VIEW_ELEMENTS} bytes for a Buffer; this block is ${this.size} (use shm.view(Ctor, { offset, length }) for a window, or DataView)`, this.size);
+    }
+    return (this.#buf = Buffer.from(mapping, 0, this.size));
   }
 
   /** Whether {@link close} has been called (or the mapping released). */

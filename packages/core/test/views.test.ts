@@ -48,4 +48,19 @@ describe('SharedMemory#view', () => {
       shm.close().unlink();
     }
   });
+
+  it('refuses buf and views of more elements than a typed array holds with ERR_OUT_OF_RANGE, and views a window of them', () => {
+    // 64 TiB, neither reserved nor populated: only address space. V8's own RangeError had no code.
+    const shm = SharedMemory.create(2 ** 46, { reserve: false, populate: false, track: false });
+    try {
+      expect(() => shm.buf).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringMatching(/Buffer; this block is 70368744177664/) }));
+      expect(() => shm.view(Uint8Array)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => shm.view(Float64Array)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      const tail = shm.view(Float64Array, { offset: 2 ** 46 - 16, length: 2 });
+      tail[1] = 2.5;
+      expect(shm.view(DataView).getFloat64(2 ** 46 - 8, true)).toBe(2.5);
+    } finally {
+      shm.close().unlink();
+    }
+  });
 });

@@ -197,7 +197,16 @@ export class Tensor<D extends DTypeName = DTypeName> {
         const bytes = shm.view(Uint8Array);
         if (!isNpy(bytes)) throw corruptError(shm.name, 'bad .npy header: no \\x93NUMPY magic (a headerless block attaches with a handle: Tensor.attach({ name, dtype, shape, offset, strides }))');
         const header = parseNpyHeader(bytes, shm.name);
-        const dtype = dtypeOf(header.descr, 'header descr');
+        // The header came from the block, not from the caller: a dtype we cannot read is a corrupt block.
+        let dtype: DType;
+        try {
+          dtype = dtypeOf(header.descr, 'header descr');
+        } catch (err) {
+          throw corruptError(shm.name, `bad .npy header: descr ${JSON.stringify(header.descr)} ${(err as Error).message.replace(/^The "header descr" argument /, '').replace(/\. Received .*$/, '')}`);
+        }
+        if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, 1))) {
+          throw corruptError(shm.name, `bad .npy header: shape (${header.shape.join(', ')}) has more elements than can be addressed`);
+        }
         const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
         return new Tensor(shm, { dtype, shape: header.shape, strides, offset: header.dataOffset });
       } catch (err) {
