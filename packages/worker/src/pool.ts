@@ -8,10 +8,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArg, type CodedError } from '@shmbridge/core';
-import { queueFull, workerClosed, workerTimeout } from './errors.js';
+import { abortError, queueFull, workerClosed, workerTimeout } from './errors.js';
 import { poolOptionsSchema, type PoolOptions, type WorkerOptions } from './options.js';
 import { PythonWorker, type CallOptions } from './python-worker.js';
-import { abortError } from './errors.js';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const RESTART_MIN_MS = 100;
@@ -67,6 +66,14 @@ export class WorkerPool implements AsyncDisposable {
   /**
    * Starts `size` workers of the module (all must start).
    * @throws as {@link PythonWorker.start}; workers that did start are closed first
+   * @throws {TypeError|RangeError} for bad options (`size`, `maxQueue`, `concurrency`…)
+   * @example
+   * ```ts
+   * import { WorkerPool } from '@shmbridge/worker';
+   * const pool = await WorkerPool.start({ module: 'math', size: 2, maxQueue: 64 });
+   * console.log(pool.pids.length);        // 2
+   * await pool.close();
+   * ```
    */
   static async start(options: PoolOptions): Promise<WorkerPool> {
     const { size, maxQueue, concurrency, ...o } = parseArg(poolOptionsSchema, options, 'options');
@@ -104,8 +111,17 @@ export class WorkerPool implements AsyncDisposable {
 
   /**
    * Same as {@link PythonWorker.call}, on the least busy worker.
+   * @throws as {@link PythonWorker.call}
    * @throws `ERR_WORKER_QUEUE_FULL` when `maxQueue` calls are already waiting
    * @throws `ERR_WORKER_CLOSED` after `close()` or `kill()`
+   * @example
+   * ```ts
+   * import { WorkerPool } from '@shmbridge/worker';
+   * await using pool = await WorkerPool.start({ module: 'math', size: 1, maxQueue: 0 });
+   * const busy = pool.call('factorial', [5000]);
+   * await pool.call('sqrt', [4]).catch((err) => console.log(err.code));   // 'ERR_WORKER_QUEUE_FULL'
+   * await busy;
+   * ```
    */
   call<T = any>(fn: string, args: readonly unknown[] = [], kwargs: Readonly<Record<string, unknown>> = {}, options: CallOptions = {}): Promise<T> {
     if (this.#state !== 'running') return Promise.reject(workerClosed('This WorkerPool'));
@@ -122,7 +138,7 @@ export class WorkerPool implements AsyncDisposable {
           signal.addEventListener('abort', job.onAbort, { once: true });
         }
         if (typeof timeoutMs === 'number' && timeoutMs > 0) job.timer = setTimeout(() => this.#abort(job, TIMEOUT), timeoutMs);
-        void controller;
+        void controller; // aborted by #abort, read by #run
       }
       if (free) this.#run(job, free);
       else this.#queue.push(job);

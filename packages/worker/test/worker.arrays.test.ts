@@ -208,6 +208,13 @@ describe('PythonWorker#call arrays and tables (python3: numpy, torch, pyarrow)',
     }
   });
 
+  it('claims and unlinks the result blocks of a call it stopped waiting for', async () => {
+    const before = listShm();
+    await expect(w.call('late_zeros', [0.3], {}, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_WORKER_TIMEOUT' });
+    expect(await w.call('first', [Float32Array.from([5])])).toBe(5); // answered after the late result arrived
+    expect(listShm()).toEqual(before);
+  });
+
   it('leaves /dev/shm as it was after 1,000 calls returning new arrays', async () => {
     const before = listShm();
     using x = Tensor.create({ dtype: 'float32', shape: [256] });
