@@ -10,6 +10,9 @@
  * resource tracker, say so on stderr); every block Node handed to Python must
  * still be there afterwards and unlink from Node; every block Python hands
  * to Node (a name it prints) must exist, and is unlinked here, as Node would.
+ * A Python snippet that names its file on its first line (`# model.py: …`)
+ * is a module, not a script: it is saved under that name, and the TS
+ * snippets that use the file run from the folder that holds it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
@@ -32,6 +35,8 @@ interface Snippet {
   code: string;
   label: string;
   holdsForNext: boolean;
+  /** A Python module's file name (`# model.py: …` on its first line). */
+  file?: string;
 }
 
 function readmeSnippets(): Snippet[] {
@@ -51,7 +56,8 @@ function readmeSnippets(): Snippet[] {
     const key = `${heading} ${lang}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
     const before = lines[i - body.length - 2] ?? '';
-    out.push({ lang, code: body.join('\n') + '\n', label: `"${heading}" ${lang} #${seen.get(key)}`, holdsForNext: before.includes(HOLDS) });
+    const file = lang === 'python' ? /^# (\w+\.py):/.exec(body[0] ?? '')?.[1] : undefined;
+    out.push({ lang, code: body.join('\n') + '\n', label: `"${heading}" ${lang} #${seen.get(key)}`, holdsForNext: before.includes(HOLDS), file });
   }
   return out;
 }
@@ -63,6 +69,7 @@ beforeAll(() => {
   // The snippets import the built packages: fail now, clearly, if dist/ is stale.
   void [entries.core, entries.pythonCompat, entries.arrow];
   dir = mkdtempSync(join(examplesDir, '.readme-'));
+  for (const s of snippets) if (s.file) writeFileSync(join(dir, s.file), s.code);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,7 +78,9 @@ let fileNo = 0;
 function startTs(code: string) {
   const file = join(dir, `snippet-${++fileNo}.ts`);
   writeFileSync(file, code);
-  return spawn(process.execPath, [tsxCli, relative(root, file)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  // From the root, as the README says; from beside the module files it names, if any.
+  const usesFile = snippets.some((s) => s.file && code.includes(`'${s.file}'`));
+  return spawn(process.execPath, [tsxCli, usesFile ? file : relative(root, file)], { cwd: usesFile ? dir : root, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 // --- Python snippets: placeholders, fixtures, interpreters -----------------
@@ -216,7 +225,14 @@ describe('README.md snippets, pasted as is', () => {
     } else if (s.lang === 'ts') {
       it.concurrent(`${s.label} runs (pnpm exec tsx examples/…) and leaves nothing behind`, async () => {
         const r = await finished(startTs(s.code), 120_000);
-        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+        // What the modules it uses print() reaches Node's stderr, as the README says; nothing else may.
+        const printed = snippets.filter((m) => m.file && s.code.includes(`'${m.file}'`)).flatMap((m) => [...m.code.matchAll(/print\("([^"]*)"\)/g)].map((x) => x[1]!));
+        const stderr = r.stderr.split('\n').filter((l) => l && !printed.includes(l)).join('\n');
+        expect({ status: r.status, stderr }).toEqual({ status: 0, stderr: '' });
+      });
+    } else if (s.file) {
+      it(`${s.label} is the module ${s.file} that the TS snippets after it use`, () => {
+        expect(snippets.slice(i + 1).some((t) => t.lang === 'ts' && t.code.includes(`'${s.file}'`))).toBe(true);
       });
     } else {
       it.concurrent(`${s.label} runs against Node's blocks and leaves them intact`, async () => {

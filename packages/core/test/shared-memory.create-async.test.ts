@@ -145,7 +145,7 @@ describe('SharedMemory.createAsync', () => {
       const { Worker } = await import('node:worker_threads');
       const { SharedMemory } = await import(core);
       SharedMemory.create(1).close().unlink(); // the tracker starts here, not in the worker
-      const worker = new Worker(\`
+      const thread = new Worker(\`
         import { parentPort } from 'node:worker_threads';
         const { SharedMemory } = await import(\${JSON.stringify(core)});
         const pending = SharedMemory.createAsync(1 << 30);
@@ -153,10 +153,10 @@ describe('SharedMemory.createAsync', () => {
         await pending;
         parentPort.postMessage('created');\`, { eval: true, execArgv: ['--input-type=module'] });
       let created = false;
-      worker.on('message', (m) => { if (m === 'created') created = true; });
-      await new Promise((resolve) => worker.once('message', resolve));
+      thread.on('message', (m) => { if (m === 'created') created = true; });
+      await new Promise((resolve) => thread.once('message', resolve));
       await new Promise((resolve) => setTimeout(resolve, 30));
-      await worker.terminate();
+      await thread.terminate();
       if (created) throw new Error('the create finished before the worker was terminated: nothing was tested');
       for (let i = 0; i < 20; i++) { globalThis.gc(); SharedMemory.create(1 << 20).close().unlink(); }
       const left = (await import('node:fs')).readdirSync('/dev/shm').filter((n) => !${JSON.stringify(listShm())}.includes(n));
