@@ -11,7 +11,7 @@ export default {
     }],
   },
   moduleNameMapper: {
-    '^@shmbridge/(core|python-compat|arrow|cli|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@shmbridge/(core|python-compat|arrow|cli|worker|testkit)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/examples/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],

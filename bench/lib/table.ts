@@ -91,3 +91,10 @@ export function printComparison(
     ]),
   );
 }
+
+/** Checks an absolute ceiling and prints it: `target: createAsync(1 GiB): event loop busy <= 1 ms … met (0.21 ms)`. */
+export function atMost(label: string, achieved: number, limit: number, unit: string): boolean {
+  const met = achieved <= limit;
+  console.log(`target: ${label} <= ${limit} ${unit} … ${met ? 'met' : 'NOT MET'} (${achieved.toFixed(2)} ${unit})`);
+  return met;
+}

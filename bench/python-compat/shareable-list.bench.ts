@@ -3,9 +3,11 @@
  * shmbridge vs CPython 3.13's ShareableList, on the same 1,000-item mixed list
  * (int, float, short str, bytes, bool, None), in interleaved rounds.
  * Targets (issue 4): get and set ≥ 20x, create ≥ 10x, attach faster.
+ * The sl[i] rows time Python's spelling, through the prototype-chain proxy
+ * (issue 13); get/set must not pay for it.
  */
 import { SharedMemory } from '@shmbridge/core';
-import { ShareableList, py, type PyInput } from '@shmbridge/python-compat';
+import { ShareableList, py, type PyInput, type PyValue } from '@shmbridge/python-compat';
 import { formatNs, interleaved, measure, ratio, type Stats } from '../lib/measure.js';
 import { cpython313, PY_TIMING, timePython } from '../lib/python.js';
 import { printTable, target } from '../lib/table.js';
@@ -31,6 +33,7 @@ res["get"] = per_op(lambda i: sl[i], n)
 def setter(i):
     sl[i] = repl[i]
 res["set"] = per_op(setter, n)
+res["index"], res["indexSet"] = res["get"], res["set"]  # sl[i] is how Python gets and sets
 for i in range(n):
     sl[i] = items[i]
 made = []
@@ -66,6 +69,10 @@ try {
     const get = measure((i) => sl.get(i % N), { batch: N * 10, samples: 50 });
     const set = measure((i) => sl.set(i % N, replacements[i % N]), { batch: N * 10, samples: 50 });
     for (let i = 0; i < N; i++) sl.set(i, items[i]);
+    // Python's own spelling, sl[i] / sl[i] = v (the prototype-chain proxy; see shareable-list.ts)
+    const index = measure((i) => sl[i % N], { batch: N * 10, samples: 50 });
+    const indexSet = measure((i) => (sl[i % N] = replacements[i % N] as PyValue), { batch: N * 10, samples: 50 });
+    for (let i = 0; i < N; i++) sl.set(i, items[i]);
     const made: ShareableList[] = [];
     const create = measure(() => made.push(new ShareableList(items)), { samples: 100, warmup: 30 });
     for (const m of made) m.shm.close().unlink();
@@ -78,7 +85,7 @@ try {
     }, { samples: 100, warmup: 30 });
     for (const b of blocks) b.close().unlink();
     const attach = measure(() => ShareableList.attach(sl.shm.name).close(), { samples: 200, warmup: 30 });
-    return { get, set, create, block, attach };
+    return { get, set, index, indexSet, create, block, attach };
   };
   const cpython = () => timePython<Record<string, Stats>>(cpython313(), CPYTHON, [sl.shm.name]);
 
@@ -86,6 +93,8 @@ try {
   const rows: Array<[string, string]> = [
     ['get (per op)', 'get'],
     ['set (per op)', 'set'],
+    ['sl[i] (per op; CPython: its get)', 'index'],
+    ['sl[i] = v (per op; CPython: its set)', 'indexSet'],
     ['create 1,000 items', 'create'],
     ['  floor: new block of that size, touched', 'block'],
     ['attach by name + close', 'attach'],

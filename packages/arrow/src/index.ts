@@ -5,4 +5,5 @@
  */
 export { attachTable, closeTable, readTable, shareTable, tableBlock } from './table.js';
 export type { TableHandle } from './table.js';
+export type { ValidateOptions } from './validate.js';
 export { align64, isArrowStream, walkStream } from './ipc-stream.js';

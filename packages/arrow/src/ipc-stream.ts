@@ -12,6 +12,7 @@
 import * as flatbuffers from 'flatbuffers';
 import { corruptError } from '@shmbridge/core';
 import { Pieces } from './serialize.js';
+import { verifyMessage } from './verify-metadata.js';
 import { DictionaryBatch } from 'apache-arrow/fb/dictionary-batch';
 import { Message } from 'apache-arrow/fb/message';
 import { MessageHeader } from 'apache-arrow/fb/message-header';
@@ -115,8 +116,11 @@ export function walkStream(bytes: Uint8Array, name: string): { messages: Message
     let bodyLength: number;
     const buffers: Array<[number, number]> = [];
     try {
-      const bb = new flatbuffers.ByteBuffer(bytes.subarray(metaStart, metaStart + metaLength));
+      const metadata = bytes.subarray(metaStart, metaStart + metaLength);
       if (metaLength < 8) fail(`message at byte ${pos} has ${metaLength} bytes of metadata`);
+      // What pyarrow's flatbuffers verifier refuses is refused here, before any getter reads it.
+      verifyMessage(metadata, (what) => fail(`message at byte ${pos}: ${what}`));
+      const bb = new flatbuffers.ByteBuffer(metadata);
       message = Message.getRootAsMessage(bb);
       vectorFits(bb, message.bb_pos, 12, 4, 'message custom metadata', fail);
       headerType = message.headerType();
@@ -153,6 +157,8 @@ export function walkStream(bytes: Uint8Array, name: string): { messages: Message
     if (bodyStart + bodyLength > bytes.length) fail(`message at byte ${pos} has a body of ${bodyLength} bytes, past the end (${bytes.length})`);
     for (const [offset, length] of buffers) {
       if (offset + length > bodyLength) fail(`a buffer [${offset}, +${length}) of the message at byte ${pos} lies outside its ${bodyLength}-byte body`);
+      // The IPC format aligns every buffer to 8 bytes; pyarrow refuses one that is not.
+      if ((bodyStart + offset) % 8 !== 0) fail(`a buffer at body offset ${offset} of the message at byte ${pos} is not 8-byte aligned`);
     }
     messages.push({ start: pos, metaStart, metaLength, bodyStart, bodyLength, headerType, buffers });
     pos = bodyStart + bodyLength;

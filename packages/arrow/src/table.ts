@@ -7,11 +7,11 @@
  */
 import { tableFromIPC, type Table, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
-import { SharedMemory, checkName, corruptError, invalidArgType, invalidArgValue, parseHandle, type CreateOptions } from '@shmbridge/core';
+import { SharedMemory, checkName, corruptError, invalidArgType, invalidArgValue, outOfRange, parseHandle, type CreateOptions } from '@shmbridge/core';
 import { adoptTable, schemaSignature } from './adopt.js';
 import { align64, walkStream } from './ipc-stream.js';
 import { streamPieces } from './serialize.js';
-import { validateBatches } from './validate.js';
+import { validateBatches, type ValidateOptions } from './validate.js';
 
 /** A table's handle: `attachTable(handle)` here, `shmbridge.table(handle)` in Python. */
 export interface TableHandle {
@@ -55,7 +55,7 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
     plan.writeTo(shm.view(Uint8Array));
     // Never hand out a block that does not read back as the table it was
     // made from: same schema (every type parameter), same number of rows.
-    const back = readTable(shm.view(Uint8Array), shm.name);
+    const back = readTable(shm.view(Uint8Array), shm.name, { maxZeroWidthRows: Infinity });
     if (back.numRows !== ours.numRows || schemaSignature(back.schema) !== schemaSignature(table.schema)) {
       throw invalidArgValue('table', `could not be written faithfully (it reads back as ${String(back.schema)}, ${back.numRows} rows)`, table);
     }
@@ -82,10 +82,14 @@ export function shareTable<T extends TypeMap>(table: Table<T>, options: CreateOp
  * shm.close().unlink();
  * ```
  */
-export function readTable<T extends TypeMap = any>(bytes: Uint8Array, name: string): Table<T> {
+export function readTable<T extends TypeMap = any>(bytes: Uint8Array, name: string, options: ValidateOptions = {}): Table<T> {
+  const limit = options.maxZeroWidthRows;
+  if (limit !== undefined && !(limit >= 0 && (Number.isSafeInteger(limit) || limit === Infinity))) {
+    throw outOfRange('options.maxZeroWidthRows', 'a non-negative integer or Infinity', limit);
+  }
   // Every length, offset and buffer size is checked before apache-arrow reads anything.
   const { messages, end } = walkStream(bytes, name);
-  validateBatches(bytes, messages, name);
+  validateBatches(bytes, messages, name, options);
   try {
     return tableFromIPC<T>(bytes.subarray(0, end));
   } catch (err) {
@@ -99,14 +103,15 @@ export function readTable<T extends TypeMap = any>(bytes: Uint8Array, name: stri
  * returns an apache-arrow `Table` over its memory, without copying. The
  * block stays mapped while the table is reachable; {@link closeTable} unmaps
  * it at once (the table's columns then read zeros).
+ * @param options `maxZeroWidthRows`: most rows a batch of only Null columns may claim (default 2^20; see {@link ValidateOptions})
  * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle, before any syscall
  * @throws `ERR_SHM_CORRUPT` for a block that is not a complete, valid stream
  */
-export function attachTable<T extends TypeMap = any>(nameOrHandle: string | TableHandle): Table<T> {
+export function attachTable<T extends TypeMap = any>(nameOrHandle: string | TableHandle, options: ValidateOptions = {}): Table<T> {
   const name = typeof nameOrHandle === 'string' ? checkName(nameOrHandle) : checkName(parseHandle(handleSchema, nameOrHandle, 'table handle').name, 'handle.name');
   const shm = SharedMemory.attach(name);
   try {
-    const table = readTable<T>(shm.view(Uint8Array), name);
+    const table = readTable<T>(shm.view(Uint8Array), name, options);
     blocks.set(table, shm);
     return table;
   } catch (err) {

@@ -37,7 +37,8 @@ class BatchChecker {
     readonly view: DataView,
     readonly bodyStart: number,
     readonly header: BatchHeader,
-    readonly dictionaries: Map<number, DataType>,
+    /** Values each dictionary holds so far (its batches, deltas added). */
+    readonly dictionaryLengths: Map<number, number>,
     readonly fail: (what: string) => never,
   ) {}
 
@@ -58,9 +59,28 @@ class BatchChecker {
     return region;
   }
 
-  #validity(n: number, nullCount: number): void {
+  /** The validity bitmap when it says anything (nulls), else undefined. */
+  #validity(n: number, nullCount: number): Uint8Array | undefined {
     const b = this.#nextBuffer();
-    if (nullCount > 0) this.#atLeast(b, Math.ceil(n / 8), 'validity');
+    if (nullCount === 0) return undefined;
+    this.#atLeast(b, Math.ceil(n / 8), 'validity');
+    return this.bytes.subarray(this.bodyStart + b.offset, this.bodyStart + b.offset + Math.ceil(n / 8));
+  }
+
+  /**
+   * Every non-null index must name a value of its dictionary: apache-arrow
+   * reads an index past the end as a missing value, silently, where pyarrow's
+   * validation refuses it. One pass over the indices (a few ms per 10M rows).
+   */
+  #indices(region: Region, n: number, type: DataType, size: number, validity: Uint8Array | undefined, id: number): void {
+    const Ctor = (type as unknown as { ArrayType: new (b: ArrayBufferLike, o: number, l: number) => ArrayLike<number | bigint> }).ArrayType;
+    const values = new Ctor(this.bytes.buffer, this.bytes.byteOffset + this.bodyStart + region.offset, n);
+    const limit = values instanceof BigInt64Array || values instanceof BigUint64Array ? BigInt(size) : size;
+    for (let i = 0; i < n; i++) {
+      if (validity && !((validity[i >> 3]! >> (i & 7)) & 1)) continue;
+      const v = values[i]!;
+      if (v < 0 || v >= limit) this.fail(`dictionary index ${v} at row ${i} is outside dictionary ${id} (${size} values)`);
+    }
   }
 
   /** Checks n+1 offsets of `width` bytes: non-decreasing, from ≥ 0; returns the last. */
@@ -116,9 +136,10 @@ class BatchChecker {
         return n;
       }
       case Type.Dictionary: {
-        this.#validity(n, nullCount);
-        const indices = (type as unknown as { indices: DataType }).indices;
-        this.#atLeast(this.#nextBuffer(), n * valueBytes(indices), 'dictionary indices');
+        const validity = this.#validity(n, nullCount);
+        const { indices, id } = type as unknown as { indices: DataType; id: number };
+        const region = this.#atLeast(this.#nextBuffer(), n * valueBytes(indices), 'dictionary indices');
+        this.#indices(region, n, indices, this.dictionaryLengths.get(id) ?? 0, validity, id);
         return n;
       }
       case Type.Union: {
@@ -153,12 +174,31 @@ class BatchChecker {
  * Checks every dictionary and record batch of a walked stream against the
  * stream's schema. Throws `ERR_SHM_CORRUPT` naming the block.
  */
-export function validateBatches(bytes: Uint8Array, messages: MessageSpan[], name: string): void {
+/** Options of {@link validateBatches} (and of `attachTable`/`readTable`). */
+export interface ValidateOptions {
+  /**
+   * Most rows a record batch may claim when none of its columns takes bytes
+   * per row (only Null columns, or structs of them). Such a batch costs
+   * nothing to claim: 224 bytes can declare 2^31 − 1 nulls, which
+   * `toArray()` then tries to build (pyarrow calls the stream valid too).
+   * Every other batch's rows are bounded by its buffers. Default 2^20.
+   */
+  maxZeroWidthRows?: number;
+}
+
+/** A type whose values take no bytes per row (Null, and structs or fixed-size lists of such types). */
+function zeroWidth(type: DataType): boolean {
+  if (type.typeId === Type.Null) return true;
+  if (type.typeId === Type.Struct || type.typeId === Type.FixedSizeList) return type.children.every((f) => zeroWidth(f.type));
+  return false;
+}
+
+export function validateBatches(bytes: Uint8Array, messages: MessageSpan[], name: string, options: ValidateOptions = {}): void {
   const fail = (what: string): never => {
     throw corruptError(name, `invalid Arrow record batch: ${what}`);
   };
   try {
-    check(bytes, messages, fail);
+    check(bytes, messages, fail, options.maxZeroWidthRows ?? 1 << 20);
   } catch (err) {
     // apache-arrow's own getters throw plain errors on damaged types ("Unrecognized Int type").
     if ((err as { code?: string }).code === 'ERR_SHM_CORRUPT') throw err;
@@ -166,11 +206,11 @@ export function validateBatches(bytes: Uint8Array, messages: MessageSpan[], name
   }
 }
 
-function check(bytes: Uint8Array, messages: MessageSpan[], fail: (what: string) => never): void {
+function check(bytes: Uint8Array, messages: MessageSpan[], fail: (what: string) => never, maxZeroWidthRows: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let schema: Schema | undefined;
   const dictionaries = new Map<number, DataType>();
-  const sent = new Set<number>(); // dictionary ids whose batch has arrived
+  const sent = new Map<number, number>(); // dictionary id -> values received so far
   for (const span of messages) {
     let message: Message;
     let header: unknown;
@@ -197,15 +237,18 @@ function check(bytes: Uint8Array, messages: MessageSpan[], fail: (what: string) 
     if (message.headerType === MessageHeader.RecordBatch) {
       for (const id of dictionaries.keys()) if (!sent.has(id)) fail(`a record batch comes before dictionary ${id}`);
       const batch = header as BatchHeader;
-      const checker = new BatchChecker(bytes, view, span.bodyStart, batch, dictionaries, fail);
+      if (batch.length > maxZeroWidthRows && schema.fields.every((f) => zeroWidth(f.type))) {
+        fail(`a record batch claims ${batch.length} rows of columns that take no bytes (more than maxZeroWidthRows, ${maxZeroWidthRows})`);
+      }
+      const checker = new BatchChecker(bytes, view, span.bodyStart, batch, sent, fail);
       for (const f of schema.fields) if (checker.field(f.type) < batch.length) fail(`column ${f.name} holds fewer values than the batch's ${batch.length} rows`);
     } else if (message.headerType === MessageHeader.DictionaryBatch) {
-      const batch = header as { id: number; data: BatchHeader };
+      const batch = header as { id: number; data: BatchHeader; isDelta: boolean };
       const type = dictionaries.get(batch.id);
       if (!type) return fail(`a dictionary batch for unknown id ${batch.id}`);
-      const checker = new BatchChecker(bytes, view, span.bodyStart, batch.data, dictionaries, fail);
+      const checker = new BatchChecker(bytes, view, span.bodyStart, batch.data, sent, fail);
       if (checker.field(type) < batch.data.length) fail(`dictionary ${batch.id} holds fewer values than it claims`);
-      sent.add(batch.id);
+      sent.set(batch.id, (batch.isDelta ? sent.get(batch.id) ?? 0 : 0) + batch.data.length);
     }
   }
 }

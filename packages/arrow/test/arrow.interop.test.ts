@@ -7,7 +7,8 @@ import { attachTable, closeTable, isArrowStream, shareTable, tableBlock } from '
 import { ShareableList } from '@shmbridge/python-compat';
 import { createsNoBlock, python3, runPython, startPython } from '@shmbridge/testkit';
 
-const NORMALIZE = fileURLToPath(new URL('./fixtures/normalize.py', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const NORMALIZE = `${FIXTURES}normalize.py`;
 const v = <T extends A.DataType>(type: T, values: unknown[]) => A.vectorFromArray(values as never, type);
 const { sample: sampleWith } = createRequire(import.meta.url)('./fixtures/sample-table.cjs') as { sample(arrow: typeof A): A.Table };
 
@@ -111,53 +112,91 @@ sys.stdin.readline()
   });
 });
 
+/**
+ * Attaches a stream written into a fresh block and reads every value of every
+ * column. Values apache-arrow cannot turn into JS (an int64 date past 2^53)
+ * read as 'unsafe'; any other error from reading is a validator miss and throws.
+ */
+function attach(bytes: Buffer): { result: string; columns?: Record<string, unknown[]> } {
+  const b = SharedMemory.create(Math.max(bytes.length, 1), { track: false });
+  b.buf.set(bytes);
+  try {
+    let t: A.Table;
+    try {
+      t = attachTable(b.name);
+    } catch (err) {
+      if (!(err as { code?: string }).code) throw err; // attach itself only ever refuses with a code
+      return { result: (err as { code: string }).code };
+    }
+    const out: Record<string, unknown[]> = {};
+    for (const f of t.schema.fields) {
+      const column = t.getChild(f.name)!;
+      out[f.name] = Array.from({ length: column.length }, (_, i) => {
+        try {
+          return normalize(column.get(i));
+        } catch (err) {
+          if (err instanceof TypeError && /is not safe to convert to a number/.test(err.message)) return 'unsafe';
+          throw err;
+        }
+      });
+    }
+    closeTable(t);
+    return { result: 'read', columns: out };
+  } finally {
+    b.close().unlink();
+  }
+}
+
 describe('attachTable on bad blocks', () => {
-  it('refuses every truncation of a valid stream with ERR_SHM_CORRUPT, and never crashes on random damage', () => {
+  it('refuses every truncation of a valid stream with ERR_SHM_CORRUPT', () => {
     const { shm } = shareTable(sample());
     const valid = Buffer.from(shm.buf);
     shm.close().unlink();
-    const attempt = (bytes: Buffer) => {
-      const b = SharedMemory.create(Math.max(bytes.length, 1), { track: false });
-      b.buf.set(bytes);
-      try {
-        let t: A.Table;
-        try {
-          t = attachTable(b.name);
-        } catch (err) {
-          if (!(err as { code?: string }).code) throw err; // attach itself only ever refuses with a code
-          return (err as { code: string }).code;
-        }
-        // Read a bounded sample of every column. Values the stream can legally hold but
-        // apache-arrow refuses (an int64 date past 2^53) throw a TypeError/RangeError: fine, not a crash.
-        for (const f of t.schema.fields) {
-          const c = t.getChild(f.name)!;
-          for (const i of new Set([0, 1, c.length - 1])) {
-            if (i < 0 || i >= c.length) continue;
-            try {
-              normalize(c.get(i));
-            } catch (err) {
-              if (!['TypeError', 'RangeError'].includes((err as Error).name)) throw err;
-            }
-          }
-        }
-        closeTable(t);
-        return 'read';
-      } finally {
-        b.close().unlink();
-      }
-    };
     for (const cut of [1, 7, 8, 100, 500, valid.length >> 1, valid.length - 8, valid.length - 1]) {
-      expect({ cut, result: attempt(valid.subarray(0, cut)) }).toEqual({ cut, result: 'ERR_SHM_CORRUPT' });
+      expect({ cut, result: attach(valid.subarray(0, cut)).result }).toEqual({ cut, result: 'ERR_SHM_CORRUPT' });
     }
-    let refused = 0;
+  });
+
+  it('1,500 randomly damaged streams: each is refused with ERR_SHM_CORRUPT, or read in full exactly as pyarrow reads it', async () => {
+    // A bounds error from inside apache-arrow, or a value that differs from
+    // pyarrow's, means the validator let a broken stream through.
+    const { shm } = shareTable(sample());
+    const valid = Buffer.from(shm.buf);
+    shm.close().unlink();
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const accepted: Array<{ hex: string; columns: Record<string, unknown[]> }> = [];
+    let refused = 0;
     for (let i = 0; i < 1500; i++) {
       const b = Buffer.from(valid);
       for (let k = 0; k < 3; k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
-      if (attempt(b) !== 'read') refused++;
+      const r = attach(b);
+      if (r.result === 'read') accepted.push({ hex: b.toString('hex'), columns: r.columns! });
+      else {
+        expect(r.result).toBe('ERR_SHM_CORRUPT');
+        refused++;
+      }
     }
-    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(500);
+    expect(accepted.length).toBeGreaterThan(200);
+    const py = startPython(python3(), `import runpy, sys; sys.path.insert(0, ${JSON.stringify(FIXTURES)}); runpy.run_path(${JSON.stringify(`${FIXTURES}damaged.py`)}, run_name='__main__')`);
+    py.send(accepted.map((a) => a.hex).join('\n') + '\n');
+    py.child.stdin!.end();
+    const seen = (await py.done).stdout.trim().split('\n').map((l) => JSON.parse(l) as { open: string | null; columns: Record<string, unknown[] | null> });
+    expect(seen).toHaveLength(accepted.length);
+    let compared = 0;
+    const problems: unknown[] = [];
+    accepted.forEach((a, i) => {
+      const p = seen[i]!;
+      if (p.open) return void problems.push({ stream: i, pyarrowRefuses: p.open });
+      for (const [name, values] of Object.entries(p.columns)) {
+        if (values === null) continue; // pyarrow's full validation refuses the column (e.g. invalid UTF-8): not comparable
+        compared++;
+        if (JSON.stringify(a.columns[name]) !== JSON.stringify(values)) problems.push({ stream: i, column: name, ours: a.columns[name], pyarrow: values });
+      }
+    });
+    expect(problems).toEqual([]);
+    expect(compared).toBeGreaterThan(4000);
   });
 
   it('tells an Arrow block from a list, a tensor and a raw block by its first bytes', () => {

@@ -134,12 +134,14 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 // The tracker's pipe is per process, not per isolate: worker threads share
 // one tracker so a block created in one thread and unlinked in another is
-// unregistered where it was registered. First writer wins.
+// unregistered where it was registered. trackerFd(fd, expected = -1) sets it
+// only if it still is `expected` (compare-and-swap), so of two threads that
+// start a tracker at once, or replace a dead one, the first wins.
 std::atomic<int> tracker_fd{-1};
 
 Napi::Value TrackerFd(const Napi::CallbackInfo& info) {
   if (info.Length() > 0) {
-    int expected = -1;
+    int expected = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : -1;
     int fd = info[0].As<Napi::Number>().Int32Value();
     tracker_fd.compare_exchange_strong(expected, fd);
   }
@@ -176,7 +178,17 @@ struct Mapping {
   void* addr;
   size_t length;
   bool shared;  // false once Unmap has put the placeholder in
+  // Owners of the address range: the JS buffer (1), plus each thread-pool
+  // job working on it (PopulateAsync). Whoever drops the last releases the
+  // range, so a job never touches memory the finalizer has unmapped.
+  std::atomic<int> owners{1};
 };
+
+void ReleaseRange(Mapping* m) {
+  if (m->owners.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  munmap(m->addr, m->length);
+  delete m;
+}
 
 // What this isolate has mapped: bytes of blocks still mapped, and address
 // ranges held (blocks plus placeholders), each one kernel mapping (VMA).
@@ -198,12 +210,11 @@ void FinalizeMapping(napi_env env, void* data, void*) {
   // The ArrayBuffer was collected, so no view of it and no pending job
   // using it is left: releasing the range is safe.
   Mapping* m = static_cast<Mapping*>(data);
-  munmap(m->addr, m->length);
   if (InstanceData* d = Instance(env)) {
     if (m->shared) d->mapped -= static_cast<int64_t>(m->length);
     d->ranges -= 1;
   }
-  delete m;
+  ReleaseRange(m);  // a PopulateAsync still running releases it when done
 }
 
 napi_value ToNapi(v8::Local<v8::Value> value) {
@@ -275,6 +286,145 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return Int(env, 0);
 }
 
+// --- the same syscalls on the thread pool -----------------------------------
+//
+// For SharedMemory.createAsync: the two steps of a create that take time in
+// proportion to its size (allocating the pages, mapping them in) run on
+// libuv's thread pool, so the event loop keeps running. Each returns a
+// Promise of 0 | -errno, like its synchronous sibling returns a number; what
+// to do with the result is decided in TypeScript.
+
+struct Job {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  int (*run)(Job*) = nullptr;
+  int fd = -1;
+  off_t size = 0;
+  Mapping* mapping = nullptr;  // one of its owners while the job runs
+  bool touch = false;
+  int result = 0;
+};
+
+void ExecuteJob(napi_env, void* data) {
+  Job* job = static_cast<Job*>(data);
+  job->result = job->run(job);
+  if (job->mapping != nullptr) {
+    ReleaseRange(job->mapping);
+    job->mapping = nullptr;
+  }
+}
+
+void CompleteJob(napi_env env, napi_status status, void* data) {
+  Job* job = static_cast<Job*>(data);
+  if (job->mapping != nullptr) ReleaseRange(job->mapping);  // cancelled before it ran
+  napi_value value;
+  napi_create_int32(env, status == napi_cancelled ? -ECANCELED : job->result, &value);
+  napi_resolve_deferred(env, job->deferred, value);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+// Queues `job` and returns its promise; -ENOMEM (a number, not a promise)
+// if Node-API cannot.
+napi_value QueueJob(napi_env env, Job* job, const char* name) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
+    if (job->mapping != nullptr) ReleaseRange(job->mapping);
+    delete job;
+    return Int(env, -ENOMEM);
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_async_work(env, nullptr, resource_name, ExecuteJob, CompleteJob, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->work != nullptr) napi_delete_async_work(env, job->work);
+    if (job->mapping != nullptr) ReleaseRange(job->mapping);
+    napi_value err;
+    napi_create_int32(env, -ENOMEM, &err);
+    napi_resolve_deferred(env, job->deferred, err);
+    delete job;
+  }
+  return promise;
+}
+
+int RunReserve(Job* job) {
+#ifdef __APPLE__
+  return -ENOTSUP;
+#else
+  int r;
+  do {
+    r = posix_fallocate(job->fd, 0, job->size);
+  } while (r == EINTR);
+  return -r;
+#endif
+}
+
+// reserveAsync(fd, size) -> Promise<0 | -errno>: posix_fallocate(fd, 0, size)
+// on the thread pool. The fd must stay open until the promise settles.
+Napi::Value ReserveAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Job* job = new (std::nothrow) Job();
+  if (job == nullptr) return Int(env, -ENOMEM);
+  job->run = RunReserve;
+  job->fd = info[0].As<Napi::Number>().Int32Value();
+  job->size = info[1].As<Napi::Number>().Int64Value();
+  return Napi::Value(env, QueueJob(env, job, "shmbridge:reserve"));
+}
+
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL
+#endif
+
+int RunPopulate(Job* job) {
+  Mapping* m = job->mapping;
+  if (job->touch) {
+    // Kernels before 5.14: fault each page in writable by hand. An atomic
+    // add of 0 changes no byte, even if another process writes meanwhile.
+    long page = sysconf(_SC_PAGESIZE);
+    auto* p = static_cast<unsigned char*>(m->addr);
+    for (size_t at = 0; at < m->length; at += static_cast<size_t>(page)) __atomic_fetch_add(p + at, 0, __ATOMIC_RELAXED);
+    return 0;
+  }
+#ifdef MADV_POPULATE_WRITE
+  // In chunks: each call holds this process's mmap lock (read) while it
+  // faults its chunk in, and the event loop's thread needs that lock too
+  // to map memory (every large allocation; page faults then queue behind it).
+  // With one call over 1 GiB an 8 MiB ArrayBuffer allocated on the loop
+  // waited up to ~340 ms here; a 1 MiB chunk is faulted in well under 1 ms
+  // (bench/core/create-async.bench.ts).
+  const size_t chunk = 1 << 20;
+  auto* p = static_cast<char*>(m->addr);
+  for (size_t at = 0; at < m->length; at += chunk) {
+    size_t n = m->length - at < chunk ? m->length - at : chunk;
+    int r;
+    do {
+      r = madvise(p + at, n, MADV_POPULATE_WRITE);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+  }
+  return 0;
+#else
+  return -ENOTSUP;
+#endif
+}
+
+// populateAsync(buffer, touch) -> Promise<0 | -errno>: maps the pages of a
+// mapping in, writable, on the thread pool: madvise(MADV_POPULATE_WRITE), or
+// with `touch` one atomic no-op write per page (for kernels that answer
+// EINVAL). The job owns the range while it runs (see Mapping::owners), so
+// neither close() nor the GC can pull the memory out from under it.
+Napi::Value PopulateAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  if (napi_unwrap(env, info[0], &data) != napi_ok || data == nullptr) return Int(env, -EINVAL);
+  Job* job = new (std::nothrow) Job();
+  if (job == nullptr) return Int(env, -ENOMEM);
+  job->run = RunPopulate;
+  job->mapping = static_cast<Mapping*>(data);
+  job->mapping->owners.fetch_add(1, std::memory_order_relaxed);
+  job->touch = info[1].ToBoolean().Value();
+  return Napi::Value(env, QueueJob(env, job, "shmbridge:populate"));
+}
+
 // -> bytes of blocks mapped by this isolate and not yet closed
 Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
   return Int(info.Env(), static_cast<double>(Instance(info.Env())->mapped));
@@ -303,6 +453,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["unlink"] = Napi::Function::New(env, Unlink);
   exports["truncate"] = Napi::Function::New(env, Truncate);
   exports["reserve"] = Napi::Function::New(env, Reserve);
+  exports["reserveAsync"] = Napi::Function::New(env, ReserveAsync);
+  exports["populateAsync"] = Napi::Function::New(env, PopulateAsync);
   exports["stat"] = Napi::Function::New(env, Stat);
   exports["close"] = Napi::Function::New(env, Close);
   exports["pipe"] = Napi::Function::New(env, Pipe);

@@ -74,6 +74,26 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
   return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`), 'ERR_OUT_OF_RANGE');
 }
 
+/**
+ * `Error` `ERR_VALUE_NOT_FOUND`, named `ValueError`: a value looked up in a
+ * container that does not hold it — CPython's `ValueError: 'x' not in this
+ * container` (`ShareableList.index`), with the same message.
+ * @param repr the value as Python's `repr()` shows it
+ */
+export function valueNotFound(repr: string): CodedError {
+  const err = coded(new Error(`${repr} not in this container`), 'ERR_VALUE_NOT_FOUND');
+  err.name = 'ValueError';
+  return err;
+}
+
+/**
+ * `TypeError` `ERR_SHM_DTYPE_MISMATCH`: a tensor block holds another dtype
+ * than the caller said it expects (`Tensor.attach(name, { dtype })`).
+ */
+export function dtypeMismatch(name: string, expected: string, actual: string): TypeError & CodedError {
+  return coded(new TypeError(`Tensor '${name}' holds ${actual}, not ${expected} (options.dtype)`), 'ERR_SHM_DTYPE_MISMATCH');
+}
+
 /** `Error` `ERR_SHM_CLOSED`: a closed block (or list, tensor…) was used. */
 export function closedError(what: string, name: string): CodedError {
   return coded(new Error(`${what} '${name}' is closed`), 'ERR_SHM_CLOSED');

@@ -12,6 +12,7 @@ export {
   connectionError,
   corruptError,
   describe,
+  dtypeMismatch,
   invalidArgType,
   invalidArgValue,
   managerStateError,
@@ -19,11 +20,12 @@ export {
   pickleInvalid,
   pickleRejected,
   syscallError,
+  valueNotFound,
 } from './errors.js';
 export type { SyscallError, CodedError } from './errors.js';
-export { parseArg, parseHandle } from './validate.js';
+export { argError, parseArg, parseHandle } from './validate.js';
 export { Tensor } from './tensor/tensor.js';
-export type { TensorCreateOptions, TensorHandle } from './tensor/tensor.js';
+export type { TensorAttachOptions, TensorCreateOptions, TensorHandle, TensorHandleInput, TensorOf } from './tensor/tensor.js';
 export { dtypeOf } from './tensor/dtypes.js';
 export type { ArrayOfDType, DType, DTypeName } from './tensor/dtypes.js';
 export { formatNpyHeader, isNpy, parseNpyHeader } from './tensor/npy-header.js';

@@ -19,7 +19,7 @@ export const MAX_NAME_BYTES = process.platform === 'darwin' ? 30 : native.consta
 /**
  * Checks a block name before any syscall and returns it.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if not a string; `ERR_INVALID_ARG_VALUE`
- *   if empty, `.`/`..`, or containing `/` or NUL.
+ *   if empty, `.`/`..`, containing `/` or NUL, or with a lone surrogate.
  * @throws {RangeError} `ERR_OUT_OF_RANGE` if longer than {@link MAX_NAME_BYTES}.
  */
 export function checkName(name: unknown, argName = 'name'): string {
@@ -28,6 +28,8 @@ export function checkName(name: unknown, argName = 'name'): string {
   if (name.includes('/')) throw invalidArgValue(argName, "must not contain '/' (give the name without the leading slash)", name);
   if (name.includes('\0')) throw invalidArgValue(argName, 'must not contain NUL characters', name);
   if (name === '.' || name === '..') throw invalidArgValue(argName, "must not be '.' or '..'", name);
+  // A lone surrogate has no UTF-8 form: it would be sent as U+FFFD and open another block.
+  if (!(name as unknown as { isWellFormed(): boolean }).isWellFormed()) throw invalidArgValue(argName, 'must be well-formed Unicode (it has a lone surrogate, which has no UTF-8 form)', name);
   const bytes = Buffer.byteLength(name);
   if (bytes > MAX_NAME_BYTES) throw outOfRange(`${argName}.length`, `at most ${MAX_NAME_BYTES} bytes on ${process.platform}`, bytes);
   return name;

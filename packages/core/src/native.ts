@@ -19,11 +19,19 @@ export interface NativeBinding {
   unlink(path: string): number;
   truncate(fd: number, size: number): number;
   reserve(fd: number, size: number): number;
+  /** {@link reserve} on libuv's thread pool; the fd must stay open until it settles. `-ENOMEM` if it cannot be queued. */
+  reserveAsync(fd: number, size: number): Promise<number> | number;
+  /**
+   * Maps a mapping's pages in, writable, on the thread pool:
+   * `madvise(MADV_POPULATE_WRITE)` (Linux 5.14+; `-EINVAL` before), or with
+   * `touch` one no-op atomic write per page. `-ENOMEM` if it cannot be queued.
+   */
+  populateAsync(buffer: ArrayBuffer, touch: boolean): Promise<number> | number;
   stat(fd: number): StatTuple | number;
   close(fd: number): number;
   pipe(): [readFd: number, writeFd: number] | number;
-  /** The process-wide tracker pipe; with an argument, sets it unless already set. */
-  trackerFd(fd?: number): number;
+  /** The process-wide tracker pipe; with `fd`, sets it if it still is `expected` (default -1: unset). */
+  trackerFd(fd?: number, expected?: number): number;
   map(fd: number, length: number, extraFlags: number, detachKey: object): ArrayBuffer | number;
   /** Releases the block's pages; the buffer and its views read zeros from then on (see addon.cc, Unmap). */
   unmap(buffer: ArrayBuffer): number;

@@ -7,14 +7,14 @@
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { closedError, invalidArgType, outOfRange, syscallError } from './errors.js';
+import { closedError, invalidArgType, invalidArgValue, outOfRange, syscallError } from './errors.js';
 import { checkMappingRoom, noteMapping } from './gc-pressure.js';
 import { checkName, generateName } from './names.js';
 import { native, type StatTuple } from './native.js';
 import { ensureTracker, register, unregister } from './tracker.js';
 import { isValidOptions, isValidViewOptions, optionsSchema, viewOptionsSchema } from './options.js';
 import { parseArg } from './validate.js';
-import { makeView, type TypedArray, type TypedArrayConstructor, type ViewOptions } from './views.js';
+import { makeView, MAX_VIEW_ELEMENTS, type TypedArray, type TypedArrayConstructor, type ViewOptions } from './views.js';
 
 /** Options of `new SharedMemory(options)`, Python's `SharedMemory(name, create, size, *, track)`. */
 export interface SharedMemoryOptions {
@@ -96,39 +96,96 @@ function openNew(name: string | undefined): { fd: number; name: string } {
   }
 }
 
-function createBlock(requested: string | undefined, size: number, track: boolean, reserve: boolean, populate: boolean): Mapped {
+/** A new block being set up: created, sized and registered, not yet reserved or mapped. */
+interface Opened {
+  fd: number;
+  name: string;
+  size: number;
+  registered: boolean;
+}
+
+function openSized(requested: string | undefined, size: number, track: boolean): Opened {
   if (track) ensureTracker();
   const { fd, name } = openNew(requested);
-  let registered = false;
+  const opened: Opened = { fd, name, size, registered: false };
   try {
     const t = native.truncate(fd, size);
     if (t < 0) throw syscallError(t, 'ftruncate', name);
     // The size is what fstat reports, as in CPython (macOS rounds it up to a
     // page); Linux keeps it exact, so an untracked create skips the syscall.
     // The tracker needs the inode, to never unlink a later block of that name.
-    let actual = size;
     if (track || process.platform !== 'linux') {
       const [statSize, , , , ino] = statOrThrow(fd, name);
-      actual = statSize;
+      opened.size = statSize;
       if (track) {
         register(name, ino);
-        registered = true;
+        opened.registered = true;
       }
     }
-    if (reserve) {
-      const r = native.reserve(fd, actual);
-      // ENOTSUP/EOPNOTSUPP: the platform or filesystem cannot reserve (macOS).
-      if (r < 0 && r !== -ENOTSUP && r !== -EOPNOTSUPP) throw syscallError(r, 'posix_fallocate', name);
-    }
-    return { name, size: actual, buffer: map(fd, actual, name, populate) };
+    return opened;
   } catch (err) {
-    // As shared_memory.py does: a block we failed to set up is unlinked.
-    native.unlink(`/${name}`);
-    if (registered) unregister(name);
+    abandon(opened);
     throw err;
-  } finally {
-    native.close(fd);
   }
+}
+
+/** As shared_memory.py does: a block we failed to set up is unlinked. */
+function abandon(o: Opened): void {
+  native.unlink(`/${o.name}`);
+  if (o.registered) unregister(o.name);
+  native.close(o.fd);
+}
+
+function checkReserved(r: number, name: string): void {
+  // ENOTSUP/EOPNOTSUPP: the platform or filesystem cannot reserve (macOS).
+  if (r < 0 && r !== -ENOTSUP && r !== -EOPNOTSUPP) throw syscallError(r, 'posix_fallocate', name);
+}
+
+function createBlock(requested: string | undefined, size: number, track: boolean, reserve: boolean, populate: boolean): Mapped {
+  const o = openSized(requested, size, track);
+  let buffer: ArrayBuffer;
+  try {
+    if (reserve) checkReserved(native.reserve(o.fd, o.size), o.name);
+    buffer = map(o.fd, o.size, o.name, populate);
+  } catch (err) {
+    abandon(o);
+    throw err;
+  }
+  native.close(o.fd);
+  return { name: o.name, size: o.size, buffer };
+}
+
+/**
+ * {@link createBlock} with its two size-proportional steps — reserving the
+ * pages (`posix_fallocate`) and mapping them in — on libuv's thread pool;
+ * the rest (open, size, register, map) takes microseconds on the event loop.
+ */
+async function createBlockAsync(requested: string | undefined, size: number, track: boolean, reserve: boolean, populate: boolean): Promise<Mapped> {
+  const o = openSized(requested, size, track);
+  let buffer: ArrayBuffer | undefined;
+  try {
+    if (reserve) checkReserved(await native.reserveAsync(o.fd, o.size), o.name);
+    buffer = map(o.fd, o.size, o.name, false);
+    if (populate && MAP_POPULATE !== 0) await populateAsync(buffer, reserve);
+  } catch (err) {
+    if (buffer !== undefined) native.unmap(buffer);
+    abandon(o);
+    throw err;
+  }
+  native.close(o.fd);
+  return { name: o.name, size: o.size, buffer };
+}
+
+/**
+ * What MAP_POPULATE does for a sync create, on the thread pool. Best effort,
+ * like MAP_POPULATE, whose failures mmap(2) does not report either: a page
+ * not mapped in now is faulted in on first touch.
+ */
+async function populateAsync(buffer: ArrayBuffer, reserved: boolean): Promise<void> {
+  const r = await native.populateAsync(buffer, false);
+  // EINVAL: no MADV_POPULATE_WRITE (Linux < 5.14). Touching the pages instead
+  // is safe only when they are reserved: on a full /dev/shm a touch is SIGBUS.
+  if (r === -EINVAL && reserved) await native.populateAsync(buffer, true);
 }
 
 function attachBlock(name: string, populate: boolean): Mapped {
@@ -142,6 +199,40 @@ function attachBlock(name: string, populate: boolean): Mapped {
   } finally {
     native.close(fd);
   }
+}
+
+/**
+ * A size to create: a positive safe integer. Checked by hand, before the
+ * schema, so a missing or zero size says so ("Received undefined") rather
+ * than what a default made of it.
+ */
+function checkSize(size: unknown, argName: string): void {
+  if (Number.isSafeInteger(size) && (size as number) > 0) return;
+  if (typeof size !== 'number') throw invalidArgType(argName, 'of type number (bytes) when creating', size);
+  throw outOfRange(argName, `a positive integer (bytes, at most ${Number.MAX_SAFE_INTEGER}) when creating`, size);
+}
+
+/** Python's positional `SharedMemory(name, create, size, *, track)` as an options object. */
+function positional(name: unknown, second: unknown, size: unknown, keywords: unknown, count: number): SharedMemoryOptions {
+  if (name !== null && typeof name !== 'string') throw invalidArgType('name', 'of type string (or null with create)', name);
+  const named = name ?? undefined;
+  if (named === undefined && count === 1) throw invalidArgType('name', 'a string when attaching (create is false)', name);
+  if (second === undefined || (typeof second === 'object' && second !== null && count <= 2)) {
+    const rest: SharedMemoryOptions = parseArg(optionsSchema, second ?? {}, 'options', isValidOptions);
+    if ('name' in rest) throw invalidArgValue('options', 'must not repeat the name given as the first argument', second);
+    return { ...rest, name: named };
+  }
+  if (typeof second !== 'boolean') throw invalidArgType('create', 'of type boolean', second);
+  if (second) checkSize(size, 'size');
+  else if (named === undefined) throw invalidArgType('name', 'a string when attaching (create is false)', name);
+  const k: SharedMemoryOptions = parseArg(optionsSchema, keywords ?? {}, 'options', isValidOptions);
+  if ('name' in k || 'create' in k || 'size' in k) throw invalidArgValue('options', 'takes only track, reserve and populate after (name, create, size)', keywords);
+  return { name: named, create: second, size: second ? (size as number) : undefined, track: k.track, reserve: k.reserve, populate: k.populate };
+}
+
+/** A block set up by createAsync, handed to the constructor (module-private). */
+class Adopt {
+  constructor(readonly mapped: Mapped, readonly tracked: boolean) {}
 }
 
 /**
@@ -177,27 +268,49 @@ export class SharedMemory {
 
   /**
    * Creates a block or attaches to one, as Python's
-   * `SharedMemory(name=None, create=False, size=0, *, track=True)`.
-   * @throws {TypeError|RangeError} for bad options, before any syscall
+   * `SharedMemory(name=None, create=False, size=0, *, track=True)`: with an
+   * options object (Python's keywords), or positionally as in Python —
+   * `new SharedMemory('psm_1a2b3c4d')` attaches by name,
+   * `new SharedMemory(null, true, 1024)` creates — with the keyword-only
+   * options (`track`, `reserve`, `populate`) last.
+   * @throws {TypeError|RangeError} for bad arguments, before any syscall
    *   (`size` must be a positive integer when creating; `name` is required when attaching).
    * @throws {SyscallError} `EEXIST` creating a name that exists, `ENOENT` attaching
    *   to one that does not, `EACCES`, `ENOSPC`, `EMFILE`…
    * @example
    * ```ts
-   * const a = new SharedMemory({ create: true, size: 10 });
-   * const b = new SharedMemory({ name: a.name });
-   * b.close(); a.close(); a.unlink();
+   * const a = new SharedMemory({ create: true, size: 10 });  // SharedMemory(create=True, size=10)
+   * const b = new SharedMemory(a.name);                       // SharedMemory(a.name)
+   * const c = new SharedMemory({ name: a.name });              // SharedMemory(name=a.name)
+   * c.close(); b.close(); a.close(); a.unlink();
    * ```
    */
-  constructor(options: SharedMemoryOptions) {
+  constructor(options: SharedMemoryOptions);
+  constructor(name: string, options?: Omit<SharedMemoryOptions, 'name'>);
+  constructor(name: string | null, create: boolean, size?: number, options?: CreateOptions);
+  constructor(nameOrOptions: SharedMemoryOptions | string | null | Adopt, createOrOptions?: boolean | Omit<SharedMemoryOptions, 'name'>, size?: number, keywords?: CreateOptions) {
+    if (nameOrOptions instanceof Adopt) {
+      this.name = nameOrOptions.mapped.name;
+      this.size = nameOrOptions.mapped.size;
+      this.#buffer = nameOrOptions.mapped.buffer;
+      this.#tracked = nameOrOptions.tracked;
+      return;
+    }
+    // Apply Python's positional form: (name, create, size, *, track) or (name, { …keywords })
+    let options = nameOrOptions as SharedMemoryOptions;
+    if (typeof nameOrOptions === 'string' || nameOrOptions === null || arguments.length > 1) {
+      options = positional(nameOrOptions, createOrOptions, size, keywords, arguments.length);
+    } else if (typeof nameOrOptions !== 'object') {
+      throw invalidArgType('options', 'of type object (Python\'s keywords) or string (a name to attach)', nameOrOptions);
+    }
     // Validate arguments
+    if (options?.create === true) checkSize(options.size, 'options.size');
     const o = parseArg(optionsSchema, options, 'options', isValidOptions);
     const name = o.name == null ? undefined : checkName(o.name, 'options.name');
-    // Interpret options, with CPython's rules and messages
+    // Interpret options, with CPython's rules
     let mapped: Mapped;
     if (o.create) {
-      if (!o.size) throw outOfRange('options.size', 'a positive integer when creating', o.size ?? 0);
-      mapped = createBlock(name, o.size, o.track ?? true, o.reserve ?? true, o.populate ?? true);
+      mapped = createBlock(name, o.size!, o.track ?? true, o.reserve ?? true, o.populate ?? true);
     } else {
       if (name === undefined) throw invalidArgType('options.name', 'a string when attaching (create is false)', o.name);
       mapped = attachBlock(name, o.populate ?? false);
@@ -221,10 +334,41 @@ export class SharedMemory {
    * ```
    */
   static create(size: number, options: CreateOptions = {}): SharedMemory {
+    checkSize(size, 'size');
     // Not `{ ...options, create: true, size }`: V8 spreads an options object
     // in ~2 µs here (a literal: ~16 ns), which was a tenth of a whole create.
     const o = parseArg(optionsSchema, options ?? {}, 'options', isValidOptions);
     return new SharedMemory({ name: o.name, create: true, size, track: o.track, reserve: o.reserve, populate: o.populate });
+  }
+
+  /**
+   * {@link create} without blocking the event loop: the same block (same
+   * name rules, size, tracking, reservation and pages mapped in), but the
+   * work that grows with the size — `posix_fallocate` and populating the
+   * pages, ~0.4 s per GiB here — runs on libuv's thread pool (one of its
+   * threads, `UV_THREADPOOL_SIZE`, 4 by default), while the event loop is
+   * held for microseconds (bench/core/create-async.bench.ts). For servers
+   * that create large blocks while serving requests.
+   *
+   * Every error is a rejection, with the same `code` as `create` throws
+   * (`ENOSPC` from `posix_fallocate` on a full `/dev/shm`, `EEXIST`, bad
+   * arguments…), and a failed create leaves no block behind.
+   * @param size bytes, a positive integer
+   * @param options `name`, `track`, `reserve`, `populate`, as for {@link create}
+   * @example
+   * ```ts
+   * const big = await SharedMemory.createAsync(256 << 20);   // the event loop keeps serving meanwhile
+   * big.buf[0] = 1;
+   * big.close().unlink();
+   * ```
+   */
+  static async createAsync(size: number, options: CreateOptions = {}): Promise<SharedMemory> {
+    checkSize(size, 'size');
+    const o = parseArg(optionsSchema, options ?? {}, 'options', isValidOptions);
+    const name = o.name == null ? undefined : checkName(o.name, 'options.name');
+    const track = o.track ?? true;
+    const mapped = await createBlockAsync(name, size, track, o.reserve ?? true, o.populate ?? true);
+    return new SharedMemory(new Adopt(mapped, track) as never); // the constructor's internal form
   }
 
   /**
@@ -252,9 +396,15 @@ export class SharedMemory {
    * The block's bytes: a `Buffer` over exactly {@link size} bytes of the mapping
    * (no copy), the same object every time.
    * @throws `ERR_SHM_CLOSED` after `close()`
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a block larger than a Buffer can be (4 GiB in Node 20): use {@link view}
    */
   get buf(): Buffer {
-    return (this.#buf ??= Buffer.from(this.#mapping(), 0, this.size));
+    if (this.#buf) return this.#buf;
+    const mapping = this.#mapping();
+    if (this.size > MAX_VIEW_ELEMENTS) {
+      throw outOfRange('buf', `at most ${MAX_VIEW_ELEMENTS} bytes for a Buffer; this block is ${this.size} (use shm.view(Ctor, { offset, length }) for a window, or DataView)`, this.size);
+    }
+    return (this.#buf = Buffer.from(mapping, 0, this.size));
   }
 
   /** Whether {@link close} has been called (or the mapping released). */

@@ -4,6 +4,7 @@
  * never copied, so they show the block's memory for as long as it is mapped
  * (after `close()` they read zeros; see native/addon.cc, Unmap).
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { outOfRange } from './errors.js';
 
 /** Every typed array a block can be viewed as. */
@@ -51,5 +52,15 @@ export function makeView<T extends TypedArray | DataView>(
   if (!Number.isSafeInteger(n) || n < 0 || n > fits) {
     throw outOfRange('options.length', `an integer from 0 to ${fits} (elements that fit after offset ${offset})`, length);
   }
+  if (n > MAX_VIEW_ELEMENTS && Ctor !== DataView) {
+    throw outOfRange('options.length', `at most ${MAX_VIEW_ELEMENTS} elements, the most a ${Ctor.name} holds here (view a window: { offset, length })`, n);
+  }
   return new (Ctor as new (b: ArrayBuffer, o: number, l: number) => T)(buffer, offset, n);
 }
+
+/**
+ * The most elements a typed array (and so a `Buffer`) can hold in this
+ * runtime: 2^32 in Node 20 (`buffer.constants.MAX_LENGTH`). Blocks can be
+ * larger; past it V8 throws a RangeError with no `code`, so this is checked.
+ */
+export const MAX_VIEW_ELEMENTS = bufferConstants.MAX_LENGTH;

@@ -15,6 +15,13 @@ describe('names', () => {
     expect(() => checkName('é'.repeat(128))).toThrow(RangeError);
   });
 
+  it('refuses a name with a lone surrogate, which would silently open the block named with U+FFFD instead', () => {
+    for (const name of ['\ud800x', 'x\udfff', '\udc00\ud800']) {
+      expect(() => checkName(name)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/lone surrogate/) }));
+    }
+    expect(checkName('\ud83d\ude00')).toBe('😀'); // a surrogate pair is fine
+  });
+
   it('names the argument and shows what was received', () => {
     expect(() => checkName('a/b', 'handle.name')).toThrow(`The "handle.name" argument must not contain '/'`);
     expect(() => checkName(42)).toThrow('Received type number (42)');

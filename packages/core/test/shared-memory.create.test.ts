@@ -73,7 +73,7 @@ describe('SharedMemory create', () => {
 
   it.each([
     ['size 0', { create: true, size: 0 }, RangeError, 'ERR_OUT_OF_RANGE'],
-    ['no size', { create: true }, RangeError, 'ERR_OUT_OF_RANGE'],
+    ['no size', { create: true }, TypeError, 'ERR_INVALID_ARG_TYPE'],
     ['negative size', { create: true, size: -1 }, RangeError, 'ERR_OUT_OF_RANGE'],
     ['fractional size', { create: true, size: 1.5 }, RangeError, 'ERR_OUT_OF_RANGE'],
     ['NaN size', { create: true, size: NaN }, RangeError, 'ERR_OUT_OF_RANGE'],

@@ -39,11 +39,26 @@ describe('SharedMemory#view', () => {
     ['an offset past the end', Uint8Array, { offset: 65 }, 'out of range'],
     ['a length past the end', Float64Array, { offset: 8, length: 8 }, 'from 0 to 7'],
     ['a fractional length', Uint8Array, { length: 1.5 }, 'out of range'],
-    ['an unknown option', Uint8Array, { start: 1 }, 'invalid'],
+    ['an unknown option', Uint8Array, { start: 1 }, "unknown key 'start'"],
   ])('refuses %s with a RangeError/TypeError that says why', (_l, Ctor, options, message) => {
     const shm = SharedMemory.create(64);
     try {
       expect(() => shm.view(Ctor as any, options as any)).toThrow(message);
+    } finally {
+      shm.close().unlink();
+    }
+  });
+
+  it('refuses buf and views of more elements than a typed array holds with ERR_OUT_OF_RANGE, and views a window of them', () => {
+    // 1 TiB, neither reserved nor populated: only address space. V8's own RangeError had no code.
+    const shm = SharedMemory.create(2 ** 40, { reserve: false, populate: false, track: false });
+    try {
+      expect(() => shm.buf).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringMatching(/Buffer; this block is 1099511627776/) }));
+      expect(() => shm.view(Uint8Array)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => shm.view(Float64Array)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      const tail = shm.view(Float64Array, { offset: 2 ** 40 - 16, length: 2 });
+      tail[1] = 2.5;
+      expect(shm.view(DataView).getFloat64(2 ** 40 - 8, true)).toBe(2.5);
     } finally {
       shm.close().unlink();
     }

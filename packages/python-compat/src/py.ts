@@ -114,3 +114,42 @@ function numeric(v: unknown): number | bigint | undefined {
   if (typeof v === 'boolean') return v ? 1 : 0;
   return undefined;
 }
+
+/**
+ * Python's `repr()` of a value as a ShareableList holds it, for messages that
+ * read like CPython's (`'x' not in this container`): `'str'`, `b'bytes'`,
+ * `42`, `1.5`, `1.0` (a forced float), `True`, `None`.
+ */
+export function pyRepr(value: unknown): string {
+  const type = forcedType(value);
+  const v = type ? (value as PyInt | PyFloat | PyBytes).value : value;
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'nan';
+    if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+    return type === 'float' && Number.isInteger(v) ? `${v}.0` : String(v);
+  }
+  if (typeof v === 'string') return quote(v, '', (c) => c);
+  if (v instanceof Uint8Array) return quote(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'), 'b', (c) => (c.charCodeAt(0) > 0x7e ? hex(c) : c));
+  return String(v);
+}
+
+function hex(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+}
+
+/** Python's quoting: single quotes unless the text has a ' and no ", escapes for control characters. */
+function quote(text: string, prefix: string, high: (c: string) => string): string {
+  const q = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const escapes: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  let out = '';
+  for (const c of text) {
+    if (c in escapes) out += escapes[c];
+    else if (c === q) out += `\\${c}`;
+    else if (c < ' ' || c === '\x7f') out += hex(c);
+    else out += high(c);
+  }
+  return `${prefix}${q}${out}${q}`;
+}

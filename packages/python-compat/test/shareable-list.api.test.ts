@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
-import { ShareableList, py } from '@shmbridge/python-compat';
+import { ShareableList, py, type PyInput } from '@shmbridge/python-compat';
 import { python, runPython, shmExists } from '@shmbridge/testkit';
 
 function withList<T>(items: ConstructorParameters<typeof ShareableList>[0], fn: (sl: ShareableList) => T, options?: ConstructorParameters<typeof ShareableList>[1]): T {
@@ -61,7 +61,81 @@ describe('ShareableList', () => {
       expect(sl.count(null)).toBe(1);
       expect(sl.index(2)).toBe(6);
       expect(sl.index(py.bytes('x'))).toBe(4);
-      expect(() => sl.index('missing')).toThrow(RangeError);
+      expect(() => sl.index('missing')).toThrow(expect.objectContaining({ name: 'ValueError', code: 'ERR_VALUE_NOT_FOUND', message: "'missing' not in this container" }));
+    });
+  });
+
+  it("says what is missing in index() as CPython's ValueError does, in Python's repr (CPython's own messages as the oracle)", async () => {
+    const values: Array<[PyInput, string]> = [
+      ["it's", `"it's"`], ['tab\there', "'tab\\there'"], [py.bytes('\x00\x7fok'), "b'\\x00\\x7fok'"], [new Uint8Array([0xff, 0x27]), "b'\\xff\\''"],
+      [2.5, '2.5'], [py.float(3), '3.0'], [7, '7'], [2n ** 70n, '2**70'], [false, 'False'], [null, 'None'], [NaN, "float('nan')"], [-Infinity, "float('-inf')"],
+    ];
+    const cpython = await runPython(python(13), `
+from multiprocessing import shared_memory
+sl = shared_memory.ShareableList([1, 'a'])
+for v in [${values.map(([, py]) => py).join(', ')}]:
+    try:
+        sl.index(v)
+    except ValueError as e:
+        print(e)
+sl.shm.close(); sl.shm.unlink()
+`);
+    const expected = cpython.stdout.trim().split('\n');
+    expect(expected).toHaveLength(values.length);
+    withList([1, 'a'], (sl) => {
+      values.forEach(([value], i) => {
+        let err: (Error & { code?: string }) | undefined;
+        try {
+          sl.index(value);
+        } catch (e) {
+          err = e as Error;
+        }
+        expect(err && [err.name, err.code, err.message, String(err)]).toEqual(['ValueError', 'ERR_VALUE_NOT_FOUND', expected[i], `ValueError: ${expected[i]}`]);
+      });
+    });
+  });
+
+  describe('sl[i], sl[i] = v, sl.length: Python\'s list syntax', () => {
+    it('reads and writes through get/set, negative indices from the end', () => {
+      withList(['a', 2, 3.5, null, true], (sl) => {
+        expect([sl[0], sl[1], sl[-1], sl[-5], sl.length]).toEqual(['a', 2, true, 'a', 5]);
+        sl[1] = 'xy';
+        sl[-1] = 7;
+        sl[3] = py.float(2) as never; // forced types go through set() too
+        expect([sl.get(1), sl.get(4), sl.get(3)]).toEqual(['xy', 7, 2]);
+        expect(sl.format).toBe('8s8sdd' + 'q');
+      });
+    });
+
+    it('throws where a plain object would silently read undefined or add a property', () => {
+      withList([1, 2, 3], (sl) => {
+        const bytes = Buffer.from(sl.shm.buf);
+        for (const key of [3, -4, 1.5, NaN]) {
+          expect(() => sl[key]).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+          expect(() => { sl[key] = 9; }).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+        }
+        // Refused writes change no byte and add no property.
+        expect(() => { sl[0] = {} as never; }).toThrow(TypeError);
+        expect(() => { sl[0] = 2n ** 64n; }).toThrow(RangeError);
+        expect(Buffer.from(sl.shm.buf)).toEqual(bytes);
+        expect(Object.keys(sl)).toEqual(['shm']);
+      });
+    });
+
+    it('leaves other properties ordinary (methods, symbols, then, own properties)', async () => {
+      withList([1], (sl) => {
+        expect((sl as unknown as { then?: unknown }).then).toBeUndefined();
+        expect(typeof sl.toString).toBe('function');
+        (sl as unknown as { tag: string }).tag = 'mine';
+        expect(Object.getOwnPropertyDescriptor(sl, 'tag')?.value).toBe('mine');
+        expect(JSON.stringify(sl)).toBe(`{"name":"${sl.shm.name}"}`);
+      });
+    });
+
+    it('index access on a closed list throws ERR_SHM_CLOSED', () => {
+      const sl = new ShareableList([1]);
+      sl.shm.close().unlink();
+      expect(() => sl[0]).toThrow(expect.objectContaining({ code: 'ERR_SHM_CLOSED' }));
     });
   });
 

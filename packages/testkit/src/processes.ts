@@ -36,6 +36,7 @@ export const entries = {
   get core() { return builtEntry('core'); },
   get pythonCompat() { return builtEntry('python-compat'); },
   get arrow() { return builtEntry('arrow'); },
+  get worker() { return builtEntry('worker'); },
   /** The `shmbridge` command (packages/cli). */
   get cli() { return builtEntry('cli', 'main.js'); },
 };
@@ -61,10 +62,10 @@ const NO_PRIVATE_SHM = 97;
 
 /**
  * Starts `node` on an ES module snippet. In the snippet, `core`,
- * `pythonCompat` and `arrow` are the entry paths above: `await import(core)`.
+ * `pythonCompat`, `arrow` and `worker` are the entry paths above: `await import(core)`.
  */
 export function spawnNode(code: string, options: NodeOptions = {}): ChildProcess {
-  const names = ['core', 'pythonCompat', 'arrow'] as const;
+  const names = ['core', 'pythonCompat', 'arrow', 'worker'] as const;
   const prelude = names
     .filter((n) => new RegExp(`\\b${n}\\b`).test(code))
     .map((n) => `const ${n} = ${JSON.stringify(entries[n])};\n`)

@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { corruptError, invalidArgValue, outOfRange } from '../errors.js';
+import { corruptError, dtypeMismatch, invalidArgValue, outOfRange } from '../errors.js';
 import { checkName } from '../names.js';
 import { SharedMemory, type CreateOptions } from '../shared-memory.js';
 import { parseArg, parseHandle } from '../validate.js';
@@ -24,6 +24,28 @@ export interface TensorHandle {
   shape: number[];
   offset: number;
   strides: number[];
+}
+
+/** A handle as `Tensor.attach` takes it: `offset` defaults to 0, `strides` to C order. */
+export type TensorHandleInput = Omit<TensorHandle, 'offset' | 'strides'> & Partial<Pick<TensorHandle, 'offset' | 'strides'>>;
+
+/**
+ * A tensor of whichever dtype `D` may be: for one dtype, `Tensor<D>`; for
+ * several (a `DTypeName` variable, an attach without `{ dtype }`), the union
+ * of one `Tensor` per dtype, so checking `t.dtype` narrows `t.data` to its
+ * typed array (`if (t.dtype === 'int64') t.data.set([1n])`). `Tensor<DTypeName>`
+ * itself has a `data` of every typed array at once, whose `set` takes nothing.
+ */
+export type TensorOf<D extends DTypeName = DTypeName> = D extends DTypeName ? Tensor<D> : never;
+
+/** Options of {@link Tensor.attach}. */
+export interface TensorAttachOptions<D extends DTypeName = DTypeName> {
+  /**
+   * The dtype the caller expects (`'int64'`, or a NumPy string such as
+   * `'<i8'` at run time): the result is typed `Tensor<D>`, and a block that
+   * holds another dtype is refused with `ERR_SHM_DTYPE_MISMATCH`.
+   */
+  dtype: D;
 }
 
 /** Options of {@link Tensor.create}. */
@@ -58,6 +80,8 @@ const handleSchema = z.object({
   offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   strides: z.array(z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)).max(MAX_DIMS).optional(),
 });
+
+const attachOptionsSchema = z.object({ dtype: z.string() }).strict().optional();
 
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 
@@ -113,6 +137,25 @@ function span(layout: Layout, size: number, name: string): number {
   return (end - offset) / dtype.itemsize;
 }
 
+/** A validated create: the block to make and the header to write first. */
+interface CreatePlan {
+  dtype: DType;
+  shape: number[];
+  order: 'C' | 'F';
+  header: Uint8Array;
+  size: number;
+  block: CreateOptions;
+}
+
+function planCreate(options: TensorCreateOptions): CreatePlan {
+  // Validate arguments
+  const { dtype: spec, shape, order = 'C', ...block } = parseArg(createSchema, options, 'options');
+  const dtype = dtypeOf(spec, 'options.dtype');
+  const nbytes = elementCount(shape, 'options.shape') * dtype.itemsize;
+  const header = formatNpyHeader(dtype.descr, order === 'F', shape);
+  return { dtype, shape, order, header, size: header.length + nbytes, block: { ...block, name: block.name ?? undefined } };
+}
+
 /**
  * An n-d array in a shared memory block, zero-copy on both sides.
  *
@@ -164,20 +207,36 @@ export class Tensor<D extends DTypeName = DTypeName> {
   /**
    * Creates a zeroed tensor in a new block, written as a NumPy `.npy` array
    * (header, then data on a 64-byte boundary), so `Tensor.attach(name)` and
-   * Python's `shmbridge.ndarray(name)` need nothing but the name.
+   * Python's `shmbridge.ndarray(name)` need nothing but the name. Typed by
+   * its dtype: `Tensor.create({ dtype: 'int64', … }).data` is a `BigInt64Array`.
    * @throws {TypeError|RangeError} for an unknown or big-endian dtype, a bad shape or option
    * @throws {SyscallError} from creating the block
    */
-  static create<D extends DTypeName>(options: TensorCreateOptions<D>): Tensor<D> {
-    // Validate arguments
-    const { dtype: spec, shape, order = 'C', ...blockOptions } = parseArg(createSchema, options, 'options');
-    const dtype = dtypeOf(spec, 'options.dtype');
-    const nbytes = elementCount(shape, 'options.shape') * dtype.itemsize;
-    // Write the block
-    const header = formatNpyHeader(dtype.descr, order === 'F', shape);
-    const shm = SharedMemory.create(header.length + nbytes, { ...blockOptions, name: blockOptions.name ?? undefined });
-    shm.buf.set(header, 0);
-    return new Tensor<D>(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length });
+  static create<D extends DTypeName>(options: TensorCreateOptions<D>): TensorOf<D> {
+    const plan = planCreate(options);
+    return Tensor.#write<D>(SharedMemory.create(plan.size, plan.block), plan);
+  }
+
+  /**
+   * {@link create} without blocking the event loop: the block is made with
+   * `SharedMemory.createAsync` (reserving and mapping in its pages on the
+   * thread pool), then the header is written. Every error is a rejection.
+   * @example
+   * ```ts
+   * const t = await Tensor.createAsync({ dtype: 'float32', shape: [4096, 4096] });   // 64 MiB
+   * t.data[0] = 1;
+   * t.close(); t.shm.unlink();
+   * ```
+   */
+  static async createAsync<D extends DTypeName>(options: TensorCreateOptions<D>): Promise<TensorOf<D>> {
+    const plan = planCreate(options);
+    return Tensor.#write<D>(await SharedMemory.createAsync(plan.size, plan.block), plan);
+  }
+
+  static #write<D extends DTypeName>(shm: SharedMemory, plan: CreatePlan): TensorOf<D> {
+    shm.buf.set(plan.header, 0);
+    const { dtype, shape, order, header } = plan;
+    return new Tensor<D>(shm, { dtype, shape, strides: contiguousStrides(shape, dtype.itemsize, order), offset: header.length }) as TensorOf<D>;
   }
 
   /**
@@ -186,18 +245,56 @@ export class Tensor<D extends DTypeName = DTypeName> {
    * `{ name, dtype: '<i8', shape: [6], offset: 0, strides: [8] }` for the NumPy
    * example of Python's docs. Handles from other processes are validated before
    * any syscall.
-   * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle
+   *
+   * Typing: with `{ dtype: 'int64' }` the result is a `Tensor<'int64'>` (and a
+   * block of another dtype is refused); without, it is a {@link TensorOf} union
+   * that `t.dtype` narrows.
+   * @throws {TypeError} `ERR_INVALID_HANDLE` for a malformed handle; `ERR_INVALID_ARG_VALUE` for an unknown `options.dtype`
+   * @throws {TypeError} `ERR_SHM_DTYPE_MISMATCH` if the block holds another dtype than `options.dtype`
    * @throws {SyscallError} `ENOENT`… from attaching
    * @throws `ERR_SHM_CORRUPT` if the header is malformed or the array does not fit the block
+   * @example
+   * ```ts
+   * import { Tensor } from '@shmbridge/core';
+   * const made = Tensor.create({ dtype: 'int64', shape: [3] });
+   * const t = Tensor.attach(made.shm.name, { dtype: 'int64' });   // Tensor<'int64'>
+   * t.data.set([1n, 2n, 3n]);                                       // BigInt64Array
+   * const any = Tensor.attach(made.shm.name);                      // a union: narrow by dtype
+   * if (any.dtype === 'int64') any.data[0];                         // 1n
+   * any.close(); t.close(); made.close(); made.shm.unlink();
+   * ```
    */
-  static attach(nameOrHandle: string | TensorHandle): Tensor {
+  static attach<D extends DTypeName>(nameOrHandle: string | TensorHandleInput, options: TensorAttachOptions<D>): TensorOf<D>;
+  static attach(nameOrHandle: string | TensorHandleInput, options?: TensorAttachOptions): TensorOf;
+  static attach(nameOrHandle: string | TensorHandleInput, options?: TensorAttachOptions): TensorOf {
+    // Validate arguments
+    const o = parseArg(attachOptionsSchema, options, 'options');
+    const expected = o === undefined ? undefined : dtypeOf(o.dtype, 'options.dtype');
+    const tensor = Tensor.#attach(nameOrHandle);
+    if (expected !== undefined && expected.name !== tensor.dtype) {
+      tensor.close();
+      throw dtypeMismatch(tensor.shm.name, expected.name, `${tensor.dtype} ('${tensor.descr}')`);
+    }
+    return tensor as TensorOf;
+  }
+
+  static #attach(nameOrHandle: string | TensorHandleInput): Tensor {
     if (typeof nameOrHandle === 'string') {
       const shm = SharedMemory.attach(checkName(nameOrHandle));
       try {
         const bytes = shm.view(Uint8Array);
         if (!isNpy(bytes)) throw corruptError(shm.name, 'bad .npy header: no \\x93NUMPY magic (a headerless block attaches with a handle: Tensor.attach({ name, dtype, shape, offset, strides }))');
         const header = parseNpyHeader(bytes, shm.name);
-        const dtype = dtypeOf(header.descr, 'header descr');
+        // The header came from the block, not from the caller: a dtype we cannot read is a corrupt block.
+        let dtype: DType;
+        try {
+          dtype = dtypeOf(header.descr, 'header descr');
+        } catch (err) {
+          throw corruptError(shm.name, `bad .npy header: descr ${JSON.stringify(header.descr)} ${(err as Error).message.replace(/^The "header descr" argument /, '').replace(/\. Received .*$/, '')}`);
+        }
+        if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, 1))) {
+          throw corruptError(shm.name, `bad .npy header: shape (${header.shape.join(', ')}) has more elements than can be addressed`);
+        }
         const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
         return new Tensor(shm, { dtype, shape: header.shape, strides, offset: header.dataOffset });
       } catch (err) {

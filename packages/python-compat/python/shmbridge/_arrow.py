@@ -37,19 +37,30 @@ def share_table(tbl, name=None, track=True):
     pa = need("pyarrow", "share_table")
     if not isinstance(tbl, pa.Table):
         raise TypeError("share_table needs a pyarrow.Table, got %s" % type(tbl).__name__)
-    sizer = pa.MockOutputStream()
-    with pa.ipc.new_stream(sizer, tbl.schema) as w:
-        w.write_table(tbl)
-    size = sizer.size()
-    shm = create(size, name, track)
+    shm = create(stream_size(tbl), name, track)
     try:
-        sink = pa.FixedSizeBufferWriter(pa.py_buffer(shm.buf))
-        with pa.ipc.new_stream(sink, tbl.schema) as w:
-            w.write_table(tbl)
-        sink.close()
-        del sink  # release the export of shm.buf, so shm.close() works later
+        write_stream(tbl, shm.buf)
     except BaseException:
         shm.close()
         shm.unlink()
         raise
     return shm, {"name": shm.name, "kind": "arrow"}
+
+
+def stream_size(tbl):
+    """Bytes of ``tbl`` as one Arrow IPC stream (pyarrow computes it without writing)."""
+    pa = need("pyarrow", "share_table")
+    sizer = pa.MockOutputStream()
+    with pa.ipc.new_stream(sizer, tbl.schema) as w:
+        w.write_table(tbl)
+    return sizer.size()
+
+
+def write_stream(tbl, buf):
+    """Write ``tbl`` as one Arrow IPC stream into ``buf`` (exactly ``stream_size(tbl)`` bytes), in place."""
+    pa = need("pyarrow", "share_table")
+    sink = pa.FixedSizeBufferWriter(pa.py_buffer(buf))
+    with pa.ipc.new_stream(sink, tbl.schema) as w:
+        w.write_table(tbl)
+    sink.close()
+    del sink  # release the export of buf, so the block can be closed later

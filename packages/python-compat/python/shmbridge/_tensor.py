@@ -67,6 +67,30 @@ def _npy_header(descr, fortran_order, shape):
     raise ValueError("npy header too long")
 
 
+def npy_layout(array):
+    """``(arr, fortran, header)``: ``array`` as numpy will lay it out in a block
+    (little-endian, C- or Fortran-contiguous) and the ``.npy`` header before it."""
+    np = need("numpy", "share")
+    arr = np.asarray(array)
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    fortran = bool(arr.flags.f_contiguous and not arr.flags.c_contiguous)
+    if not (arr.flags.c_contiguous or fortran):
+        arr = np.ascontiguousarray(arr)
+    return arr, fortran, _npy_header(np.lib.format.dtype_to_descr(arr.dtype), fortran, arr.shape)
+
+
+def write_npy(buf, arr, fortran, header):
+    """Write ``header`` then ``arr``'s data into ``buf``; return the data's byte strides."""
+    np = need("numpy", "share")
+    buf[: len(header)] = header
+    view = np.ndarray(arr.shape, dtype=arr.dtype, buffer=buf, offset=len(header), order="F" if fortran else "C")
+    view[...] = arr
+    strides = list(view.strides)
+    del view  # release the export of buf, so the block can be closed later
+    return strides
+
+
 def share(array, name=None, track=True):
     """Copy ``array`` into a new block in the ``.npy`` format; return ``(shm, handle)``.
 
@@ -76,25 +100,14 @@ def share(array, name=None, track=True):
     it to the reader (Node), which then unlinks it. Node attaches with
     ``Tensor.attach(shm.name)`` or ``Tensor.attach(handle)``.
     """
-    np = need("numpy", "share")
-    arr = np.asarray(array)
-    if arr.dtype.byteorder == ">":
-        arr = arr.astype(arr.dtype.newbyteorder("<"))
-    fortran = bool(arr.flags.f_contiguous and not arr.flags.c_contiguous)
-    if not (arr.flags.c_contiguous or fortran):
-        arr = np.ascontiguousarray(arr)
-    descr = np.lib.format.dtype_to_descr(arr.dtype)
-    header = _npy_header(descr, fortran, arr.shape)
+    arr, fortran, header = npy_layout(array)
     shm = create(len(header) + arr.nbytes, name, track)
     try:
-        shm.buf[: len(header)] = header
-        view = np.ndarray(arr.shape, dtype=arr.dtype, buffer=shm.buf, offset=len(header), order="F" if fortran else "C")
-        view[...] = arr
-        strides = list(view.strides)
-        del view  # release the export of shm.buf, so shm.close() works later
+        strides = write_npy(shm.buf, arr, fortran, header)
     except BaseException:
         shm.close()
         shm.unlink()
         raise
+    descr = need("numpy", "share").lib.format.dtype_to_descr(arr.dtype)
     handle = {"name": shm.name, "dtype": descr, "shape": list(arr.shape), "offset": len(header), "strides": strides}
     return shm, handle

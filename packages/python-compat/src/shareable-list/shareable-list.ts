@@ -5,8 +5,8 @@
  */
 import { inspect, type InspectOptions } from 'node:util';
 import { z } from 'zod';
-import { closedError, outOfRange, parseArg, SharedMemory } from '@shmbridge/core';
-import { pyEquals, type PyInput, type PyValue } from '../py.js';
+import { closedError, outOfRange, parseArg, SharedMemory, valueNotFound } from '@shmbridge/core';
+import { pyEquals, pyRepr, type PyInput, type PyValue } from '../py.js';
 import { encodeValue, formatString, Kind, readFormat, readValue, writeFormatOf, writeValue, type CodecOptions, type Encoded } from './codec.js';
 import { layoutFor, readLayout, writeHeader, type Layout, type LayoutKind } from './layout.js';
 
@@ -61,12 +61,18 @@ const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.disp
  * `{ int64: 'bigint' }`), `float` → `number`, `bool`, `None` → `null`,
  * `str` → `string`, `bytes` → `Uint8Array`.
  *
+ * Index it like Python's list: `sl[2]`, `sl[-1]`, `sl[2] = 'x'` are `get` /
+ * `set` (same checks, same errors: an index past either end throws, as
+ * Python's IndexError, instead of reading `undefined` or adding a property);
+ * `sl.length` is `len(sl)`.
+ *
  * @example
  * ```ts
  * import { ShareableList, py } from '@shmbridge/python-compat';
  * const sl = new ShareableList(['howdy', py.bytes('HoWdY'), -273.154, 100, null, true, 42]);
  * sl.format;                  // '8s8sdqxxxxxx?xxxxxxxx?q'
  * sl.set(2, 'hi');            // type may change; str must fit the slot
+ * sl[3] = sl[-1];             // sl[i] is sl.get(i), sl[i] = v is sl.set(i, v)
  * const other = ShareableList.attach(sl.shm.name);   // Python: ShareableList(name=...)
  * other.get(2);               // 'hi'
  * other.close();
@@ -74,6 +80,11 @@ const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.disp
  * ```
  */
 export class ShareableList implements Iterable<PyValue> {
+  /**
+   * `sl[i]` reads like {@link get}, `sl[i] = v` writes like {@link set}
+   * (negative from the end; out of range throws `ERR_OUT_OF_RANGE`).
+   */
+  [index: number]: PyValue;
   /** The block behind the list. */
   readonly shm: SharedMemory;
   readonly #layout: Layout;
@@ -222,7 +233,8 @@ export class ShareableList implements Iterable<PyValue> {
 
   /**
    * Position of the first item equal to `value` by Python's `==`.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` when absent (Python's ValueError "not in this container")
+   * @throws `ERR_VALUE_NOT_FOUND` (named `ValueError`) when absent, with CPython's
+   *   message: `'x' not in this container`
    */
   index(value: PyInput): number {
     let i = 0;
@@ -230,7 +242,7 @@ export class ShareableList implements Iterable<PyValue> {
       if (pyEquals(item, value)) return i;
       i++;
     }
-    throw outOfRange('value', 'in this container', value);
+    throw valueNotFound(pyRepr(value));
   }
 
   /** The handle `{ name }`. */
@@ -260,3 +272,33 @@ export class ShareableList implements Iterable<PyValue> {
   }
 }
 
+
+/**
+ * `sl[i]` and `sl[i] = v`. Index keys are the one kind of property neither an
+ * instance nor ShareableList.prototype has, so their lookups fall through to
+ * this proxy at the top of the prototype chain, with the list as receiver,
+ * and become `get`/`set`. Every other property (the methods, `length`) is
+ * found before the proxy, so method calls cost what they cost on a plain
+ * class; a proxy around each instance would trap every one of them (see
+ * bench/python-compat/shareable-list.bench.ts, "sl[i]" rows).
+ */
+function indexOf(key: string | symbol): number | undefined {
+  // Any canonical number ('1.5', 'NaN' too) goes to get/set, which refuses a
+  // non-integer loudly (Python's TypeError) rather than reading undefined.
+  if (typeof key !== 'string') return undefined;
+  const n = Number(key);
+  return String(n) === key || key === '-0' ? n : undefined;
+}
+
+Object.setPrototypeOf(ShareableList.prototype, new Proxy(Object.prototype, {
+  get(target, key, receiver) {
+    const i = indexOf(key);
+    return i !== undefined && receiver instanceof ShareableList ? receiver.get(i) : Reflect.get(target, key, receiver);
+  },
+  set(target, key, value, receiver) {
+    const i = indexOf(key);
+    if (i === undefined || !(receiver instanceof ShareableList)) return Reflect.set(target, key, value, receiver);
+    receiver.set(i, value as PyInput);
+    return true;
+  },
+}));
