@@ -18,7 +18,5 @@ export default {
   globalSetup: '<rootDir>/scripts/jest/shm-snapshot.js',
   globalTeardown: '<rootDir>/scripts/jest/shm-check.js',
   testTimeout: 60000,
-  // Jest's default on 2 cores is one worker, which runs the files one after
-  // another, mostly waiting for the CPython and Node children they spawn.
-  maxWorkers: 2,
+  testSequencer: '<rootDir>/scripts/jest/sequencer.js',
 };
