@@ -1,3 +1,4 @@
 export * from './python.js';
 export * from './processes.js';
 export * from './shm-dir.js';
+export * from './wait.js';
