@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import * as A from 'apache-arrow';
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { unlinkBlock } from '@shmbridge/core';
 import { attachTable, closeTable, shareTable } from '@shmbridge/arrow';
 import { createsNoBlock, entries, python3, runPython } from '@shmbridge/testkit';
+import { columns, FIXTURES, sampleWith as sample } from './helpers/columns.js';
 
 // Tables made by another apache-arrow module instance than ours. A CommonJS
 // program gets apache-arrow's CJS build; @shmbridge/arrow imports the ESM
@@ -14,24 +13,7 @@ import { createsNoBlock, entries, python3, runPython } from '@shmbridge/testkit'
 // silently: pyarrow refused dictionaries ("Unexpected null field
 // DictionaryEncoding.indexType") and read Float64/Utf8/Int32 columns as
 // other types.
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NORMALIZE = `${FIXTURES}normalize.py`;
-const { sample } = createRequire(import.meta.url)('./fixtures/sample-table.cjs') as { sample(arrow: typeof A): A.Table };
-
-function normalize(x: unknown): unknown {
-  if (x === null || x === undefined) return null;
-  if (typeof x === 'bigint') return String(x);
-  if (x instanceof Date) return x.getTime();
-  if (x instanceof Uint8Array) return `hex:${Buffer.from(x).toString('hex')}`;
-  if (typeof x === 'object' && 'toJSON' in x) return normalize((x as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(x)) return x.map(normalize);
-  if (typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, val]) => [k, normalize(val)]));
-  return x;
-}
-
-function columns(t: A.Table): Record<string, unknown[]> {
-  return Object.fromEntries(t.schema.fields.map((f) => [f.name, [...t.getChild(f.name)!].map(normalize)]));
-}
 
 /** Runs a fixture program with node, as a user would (its cwd is this package), and returns the block it shared. */
 async function shareFrom(program: string): Promise<string> {

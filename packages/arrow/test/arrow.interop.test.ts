@@ -1,34 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import * as A from 'apache-arrow';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { SharedMemory, Tensor } from '@shmbridge/core';
 import { attachTable, closeTable, isArrowStream, shareTable, tableBlock } from '@shmbridge/arrow';
 import { ShareableList } from '@shmbridge/python-compat';
 import { createsNoBlock, python3, runPython, startPython } from '@shmbridge/testkit';
+import { columns, FIXTURES, normalize, sampleWith } from './helpers/columns.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NORMALIZE = `${FIXTURES}normalize.py`;
 const v = <T extends A.DataType>(type: T, values: unknown[]) => A.vectorFromArray(values as never, type);
-const { sample: sampleWith } = createRequire(import.meta.url)('./fixtures/sample-table.cjs') as { sample(arrow: typeof A): A.Table };
 
 /** Every type of the issue, with nulls; two record batches. */
 const sample = (): A.Table => sampleWith(A);
-
-function normalize(x: unknown): unknown {
-  if (x === null || x === undefined) return null;
-  if (typeof x === 'bigint') return String(x);
-  if (x instanceof Date) return x.getTime();
-  if (x instanceof Uint8Array) return `hex:${Buffer.from(x).toString('hex')}`;
-  if (typeof x === 'object' && 'toJSON' in x) return normalize((x as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(x)) return x.map(normalize);
-  if (typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, val]) => [k, normalize(val)]));
-  return x;
-}
-
-function columns(t: A.Table): Record<string, unknown[]> {
-  return Object.fromEntries(t.schema.fields.map((f) => [f.name, [...t.getChild(f.name)!].map(normalize)]));
-}
 
 describe('Arrow tables between apache-arrow and pyarrow', () => {
   it('pyarrow reads every type TS shared, with nulls and two batches; TS reads every type pyarrow wrote', async () => {

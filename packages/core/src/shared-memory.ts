@@ -59,6 +59,13 @@ const { O_CREAT, O_EXCL, O_RDWR, MAP_POPULATE } = native.constants;
 const { EEXIST, EINVAL, ENOTSUP, EOPNOTSUPP } = constants.errno;
 const MODE = 0o600; // shared_memory.py: SharedMemory._mode
 
+/**
+ * Each mapping's ArrayBuffer → the SharedMemory that owns it, for
+ * {@link SharedMemory.of}. Weak: a view keeps its buffer, and so this entry,
+ * alive only as long as the view lives.
+ */
+const owners = new WeakMap<ArrayBuffer, SharedMemory>();
+
 /** Held only here, so nothing can detach a mapping (see native/addon.cc, Map). */
 const DETACH_KEY = Object.freeze({ shmbridge: 'mapping' });
 
@@ -294,6 +301,7 @@ export class SharedMemory {
       this.size = nameOrOptions.mapped.size;
       this.#buffer = nameOrOptions.mapped.buffer;
       this.#tracked = nameOrOptions.tracked;
+      owners.set(this.#buffer, this);
       return;
     }
     // Apply Python's positional form: (name, create, size, *, track) or (name, { …keywords })
@@ -319,6 +327,7 @@ export class SharedMemory {
     this.size = mapped.size;
     this.#buffer = mapped.buffer;
     this.#tracked = Boolean(o.create && (o.track ?? true));
+    owners.set(this.#buffer, this);
   }
 
   /**
@@ -385,6 +394,26 @@ export class SharedMemory {
    */
   static attach(name: string): SharedMemory {
     return new SharedMemory({ name });
+  }
+
+  /**
+   * The open block that a view (a `Buffer`, typed array or `DataView`) or an
+   * ArrayBuffer shows, if it is one of this thread's mappings: how code that
+   * is handed a typed array can pass it on by name instead of copying it.
+   * @returns the block, or `undefined` (not a mapping, or closed since)
+   * @example
+   * ```ts
+   * const shm = SharedMemory.create(64);
+   * const xs = shm.view(Float64Array, { offset: 8, length: 2 });
+   * SharedMemory.of(xs) === shm;                   // true: xs.byteOffset is where it starts
+   * SharedMemory.of(new Float64Array(2));          // undefined
+   * shm.close().unlink();
+   * ```
+   */
+  static of(view: ArrayBufferView | ArrayBufferLike): SharedMemory | undefined {
+    const buffer = ArrayBuffer.isView(view) ? view.buffer : view;
+    const shm = owners.get(buffer as ArrayBuffer);
+    return shm && !shm.closed ? shm : undefined;
   }
 
   #mapping(): ArrayBuffer {

@@ -21,7 +21,7 @@
  * so it never keeps the process alive.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { syscallError, type CodedError } from './errors.js';
 import { native, trackerExecutable } from './native.js';
 
@@ -53,6 +53,8 @@ function registration(name: string, ino: number): string {
  * Returns the pipe in use afterwards, ours or the one another thread set.
  */
 function startTracker(expected: number): number {
+  // The pipe's fds come from the addon, so they are closed through it too: fs.closeSync of an
+  // fd fs did not open warns in a worker thread ("closed but not opened in unmanaged mode").
   const exe = trackerExecutable();
   if (!exe) throw trackerError('shmbridge-tracker is not built (run the package install script)');
   const fds = native.pipe();
@@ -66,15 +68,15 @@ function startTracker(expected: number): number {
     child.on('error', () => {});
     child.unref();
   } finally {
-    closeSync(readFd);
+    native.close(readFd);
   }
   if (child.pid === undefined) {
-    closeSync(writeFd);
+    native.close(writeFd);
     throw trackerError(`could not start ${exe}`);
   }
   const fd = native.trackerFd(writeFd, expected);
   if (fd !== writeFd) {
-    closeSync(writeFd); // another thread was first
+    native.close(writeFd); // another thread was first
     return fd;
   }
   // Its exit while we live means it was killed: replace it now rather than

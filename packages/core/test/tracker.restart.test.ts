@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { finished, firstLine, shmExists, spawnNode } from '@shmbridge/testkit';
+import { finished, firstLine, shmExists, spawnNode, waitUntil } from '@shmbridge/testkit';
 
 // The tracker ignores SIGTERM but can be SIGKILLed. Before the fix, blocks
 // created afterwards were silently untracked and the ones it held leaked when
@@ -13,14 +13,6 @@ const TRACKERS_OF = `
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 `;
 
-async function waitUntil(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
 
 describe('creator tracking when the tracker is killed', () => {
   for (const [when, between] of [

@@ -1,15 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { SharedMemory } from '@shmbridge/core';
-import { childPids, finished, firstLine, runNode, shmExists, spawnNode } from '@shmbridge/testkit';
-
-async function waitUntil(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
+import { childPids, finished, firstLine, runNode, shmExists, spawnNode, waitUntil } from '@shmbridge/testkit';
 
 describe('creator tracking', () => {
   it('unlinks a SIGKILLed creator\'s tracked block; its attached and untracked blocks survive', async () => {

@@ -63,4 +63,23 @@ describe('SharedMemory#view', () => {
       shm.close().unlink();
     }
   });
+
+  it('tells which open block a view shows (SharedMemory.of), and forgets it at close', () => {
+    const shm = SharedMemory.create(64);
+    const other = SharedMemory.attach(shm.name); // another mapping of the same block: another owner
+    try {
+      const xs = shm.view(Float64Array, { offset: 8, length: 2 });
+      expect(SharedMemory.of(xs)).toBe(shm);
+      expect(SharedMemory.of(shm.buf)).toBe(shm);
+      expect(SharedMemory.of(xs.buffer)).toBe(shm);
+      expect(SharedMemory.of(other.view(DataView))).toBe(other);
+      expect(SharedMemory.of(new Float64Array(2))).toBeUndefined();
+      expect(SharedMemory.of(Buffer.from(shm.buf))).toBeUndefined(); // a copy
+      shm.close();
+      expect(SharedMemory.of(xs)).toBeUndefined();
+    } finally {
+      other.close();
+      shm.close().unlink();
+    }
+  });
 });

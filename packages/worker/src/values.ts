@@ -5,8 +5,8 @@
  * tuple `(Ellipsis, i)` where the object goes, `refs[i]` naming it.
  *
  * Node → Python: `Tensor` → numpy array over the same memory; typed arrays
- * other than Uint8Array → numpy arrays (zero-copy when their memory is a block
- * this package has seen, else copied once into a block for the call);
+ * other than Uint8Array → numpy arrays (zero-copy when they are a view of an
+ * open block, `SharedMemory.of`, else copied once into a block for the call);
  * `Uint8Array`/`Buffer` → `bytes`; an apache-arrow `Table` → `pyarrow.Table`
  * (by name when it is attached to a block, else shared into one for the call);
  * `ShareableList`, `SharedMemory` → the same in Python, untracked; JSON-like
@@ -26,12 +26,6 @@ export const INLINE_BYTES = 1 << 20;
 const MAX_DEPTH = 1000;
 
 /**
- * Blocks this package has seen (arguments, results), by the ArrayBuffer of
- * their mapping, so a typed array over one can travel by name. Per process,
- * like the mappings themselves; weak, so it holds nothing alive.
- */
-const seenBlocks = new WeakMap<ArrayBufferLike, SharedMemory>();
-/**
  * Result blocks this process claimed: unlinked on arrival (so they cannot
  * leak), hence with no name to pass back to Python; a call copies them.
  */
@@ -49,10 +43,6 @@ export function unlinkIfThere(name: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-}
-
-function remember(shm: SharedMemory): void {
-  if (!shm.closed) seenBlocks.set(shm.buf.buffer, shm);
 }
 
 type TypedArrayCtor = { new (n: number): ArrayBufferView; readonly BYTES_PER_ELEMENT: number };
@@ -172,13 +162,11 @@ class ArgWriter {
     if (v instanceof Tensor) {
       if (v.shm.closed) throw closedError('Tensor', v.shm.name);
       if (namelessBlocks.has(v.shm)) return this.#tensorCopy(v);
-      remember(v.shm);
       return this.#ref(['tensor', v.shm.name, v.descr, [...v.shape], v.offset, [...v.strides]]);
     }
     if (ArrayBuffer.isView(v)) return this.#view(v);
     if (v instanceof SharedMemory) {
       if (v.closed) throw closedError('SharedMemory', v.name);
-      remember(v);
       return this.#ref(['shm', v.name]);
     }
     if (v instanceof ShareableList) {
@@ -223,8 +211,8 @@ class ArgWriter {
     const dtype = DTYPES.get(ctor) ?? [...DTYPES].find(([c]) => v instanceof c)?.[1];
     if (dtype === undefined) throw invalidArgType(this.#where(), `${EXPECTED} (a DataView has no element type: pass a typed array)`, v);
     const length = v.byteLength / ctor.BYTES_PER_ELEMENT;
-    const block = seenBlocks.get(v.buffer);
-    if (block && !block.closed && !namelessBlocks.has(block)) {
+    const block = SharedMemory.of(v);
+    if (block && !namelessBlocks.has(block)) {
       return this.#ref(['tensor', block.name, DESCR[dtype]!, [length], v.byteOffset, [ctor.BYTES_PER_ELEMENT]]);
     }
     const t = Tensor.create({ dtype, shape: [length] });
@@ -319,7 +307,6 @@ function attachRef(ref: Ref, views: SharedMemory[]): unknown {
       const t = Tensor.attach({ name: ref.name, dtype: p[2] as string, shape: p[3] as number[], offset: p[4] as number, strides: p[5] as number[] });
       if (ref.owned) namelessBlocks.add(t.shm);
       else views.push(t.shm);
-      remember(t.shm);
       return t;
     }
     case 'table':
@@ -335,7 +322,6 @@ function attachRef(ref: Ref, views: SharedMemory[]): unknown {
     }
     case 'shm': {
       const shm = SharedMemory.attach(ref.name);
-      remember(shm);
       return shm;
     }
     case 'list':
