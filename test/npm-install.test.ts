@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -111,6 +111,12 @@ describe('npm install of the packed packages, with no compiler', () => {
       const s = SharedMemory.create(64); console.log(s.tracked, s.size); s.close().unlink();`]);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('true 64');
+    // Installs that skip install scripts (pnpm's default, --ignore-scripts) leave the tracker as
+    // pnpm pack stored it, 0644: the loader makes it executable when it first starts it.
+    const tracker = join(core, 'prebuilds', `linux-${process.arch}`, 'shmbridge-tracker');
+    chmodSync(tracker, 0o644);
+    const again = inProject('node', ['-e', `const { SharedMemory } = require('@shmbridge/core'); SharedMemory.create(8).close().unlink(); console.log('ok');`]);
+    expect({ stderr: again.stderr, stdout: again.stdout.trim(), mode: statSync(tracker).mode & 0o777 }).toEqual({ stderr: '', stdout: 'ok', mode: 0o755 });
   });
 
   it('require()s and imports every public package by name, with the same exports', () => {
