@@ -23,7 +23,7 @@ import { tableFromArrays } from 'apache-arrow';
 import { shareTable } from '@shmbridge/arrow';
 import { SharedMemory, Tensor, unlinkBlock } from '@shmbridge/core';
 import { ShareableList, SharedMemoryManager, py } from '@shmbridge/python-compat';
-import { entries, finished, pythons, python3, runPython, shmExists, type Python } from '@shmbridge/testkit';
+import { entries, finished, pythons, python3, runPython, shmExists, venvPython, type Python } from '@shmbridge/testkit';
 import { tsxCli } from './run-example.js';
 
 const examplesDir = fileURLToPath(new URL('..', import.meta.url));
@@ -80,7 +80,9 @@ function startTs(code: string) {
   writeFileSync(file, code);
   // From the root, as the README says; from beside the module files it names, if any.
   const usesFile = snippets.some((s) => s.file && code.includes(`'${s.file}'`));
-  return spawn(process.execPath, [tsxCli, usesFile ? file : relative(root, file)], { cwd: usesFile ? dir : root, stdio: ['pipe', 'pipe', 'pipe'] });
+  // The project's virtualenv first on PATH: the `python3` a snippet's worker starts is the one with numpy, as for a user who activated it.
+  const env = { ...process.env, PATH: `${dirname(venvPython)}:${process.env.PATH ?? ''}` };
+  return spawn(process.execPath, [tsxCli, usesFile ? file : relative(root, file)], { cwd: usesFile ? dir : root, env, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 // --- Python snippets: placeholders, fixtures, interpreters -----------------

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import { unlinkBlock } from '@shmbridge/core';
 import { listBlocks, SHM_DIR, type BlockInfo } from './blocks.js';
-import { pythonHelperDir } from './python-path.js';
+import { pythonHelperPath } from '@shmbridge/python-compat';
 import { describeBlock, SHOWN, type Description } from './show.js';
 import { forTerminal } from './terminal.js';
 
@@ -123,7 +123,7 @@ export function run(argv: readonly string[], io: Io): number {
         io.err(`shmbridge python-path: takes no arguments\n${USAGE}`);
         return 2;
       }
-      const dir = pythonHelperDir();
+      const dir = pythonHelperPath();
       io.out(`${json ? JSON.stringify(dir) : dir}\n`);
       return 0;
     }

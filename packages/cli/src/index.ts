@@ -9,6 +9,5 @@ export { listBlocks, SHM_DIR } from './blocks.js';
 export type { BlockInfo } from './blocks.js';
 export { describeBlock } from './show.js';
 export type { Description } from './show.js';
-export { pythonHelperDir } from './python-path.js';
 export { kindOf } from './kind.js';
 export type { Kind } from './kind.js';

@@ -7,6 +7,7 @@ export { ShareableList } from './shareable-list/shareable-list.js';
 export type { ShareableListHandle, ShareableListOptions } from './shareable-list/shareable-list.js';
 export type { LayoutKind } from './shareable-list/layout.js';
 export { readShareableList } from './shareable-list/read-bytes.js';
+export { pythonHelperPath } from './python-helper.js';
 export type { ShareableListContents } from './shareable-list/read-bytes.js';
 export { py, PyBytes, PyFloat, PyInt, PyTuple, pyEquals } from './py.js';
 export type { PyInput, PyValue } from './py.js';

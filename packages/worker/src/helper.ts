@@ -1,26 +1,10 @@
 /**
- * Where the Python helper (`shmbridge`, with `shmbridge.worker`) is: the copy
- * shipped inside `@shmbridge/python-compat` (its `python/` folder is in the
- * npm package), so an npm install is all a user needs — no pip step. Workers
- * get it first on their PYTHONPATH.
+ * The Python helper a worker imports (`shmbridge`, with `shmbridge.worker`):
+ * the copy shipped inside `@shmbridge/python-compat`, first on the worker's
+ * PYTHONPATH, so an npm install is all a user needs — no pip step.
  */
-import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
-
-/**
- * The folder to put on PYTHONPATH so that `import shmbridge` finds this
- * package's helper (for Python processes you start yourself).
- * @example
- * ```ts
- * import { spawnSync } from 'node:child_process';
- * import { pythonHelperPath } from '@shmbridge/worker';
- * spawnSync('python3', ['-c', 'import shmbridge; print(shmbridge.__version__)'], { env: { ...process.env, PYTHONPATH: pythonHelperPath() }, stdio: 'inherit' });
- * ```
- */
-export function pythonHelperPath(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('@shmbridge/python-compat/package.json')), 'python');
-}
+import { delimiter } from 'node:path';
+import { pythonHelperPath } from '@shmbridge/python-compat';
 
 /** PYTHONPATH for a worker: the helper, then whatever the environment already had. */
 export function workerPythonPath(existing: string | undefined): string {

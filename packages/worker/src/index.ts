@@ -10,4 +10,4 @@ export { WorkerPool } from './pool.js';
 export type { OutputHandler, PoolOptions, WorkerOptions } from './options.js';
 export { PythonError } from './errors.js';
 export type { WorkerExit } from './errors.js';
-export { pythonHelperPath } from './helper.js';
+export { pythonHelperPath } from '@shmbridge/python-compat';
