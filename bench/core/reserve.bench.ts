@@ -59,7 +59,7 @@ function nodeOnce(size: number, s: Strategy): { create: number; fill: number } {
     const t2 = process.hrtime.bigint();
     return { create: Number(t1 - t0), fill: Number(t2 - t1) };
   } finally {
-    if (buffer) native.unmap(buffer);
+    if (buffer) native.unmap(buffer, false, DETACH_KEY); // the fill's view is gone: unmapped outright
     native.unlink(path);
   }
 }

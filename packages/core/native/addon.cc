@@ -267,15 +267,29 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   return Napi::Value(env, result);
 }
 
-// Put private anonymous memory where the block was (see above): views keep
-// their length and read zeros from then on. -> 0 | -errno. Calling it twice
-// is harmless: the second finds the placeholder.
+// unmap(buffer, exposed, detachKey): put private anonymous memory where the
+// block was (see above); views keep their length and read zeros from then on.
+// A buffer that was never `exposed` (TS handed out no view of it, so no JS
+// code and no pending job can be using it) is detached and unmapped at once
+// instead: no placeholder, no finalizer. -> 0 | -errno. Calling it twice is
+// harmless: the second finds the placeholder, or no mapping.
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* data = nullptr;
   if (napi_unwrap(env, info[0], &data) != napi_ok || data == nullptr) return Int(env, 0);
   Mapping* m = static_cast<Mapping*>(data);
   if (!m->shared) return Int(env, 0);
+  if (!info[1].ToBoolean().Value() && m->owners.load(std::memory_order_acquire) == 1 &&
+      ToV8(info[0]).As<v8::ArrayBuffer>()->Detach(ToV8(info[2])).IsJust() &&
+      napi_remove_wrap(env, info[0], nullptr) == napi_ok) {
+    int r = munmap(m->addr, m->length);
+    int err = errno;
+    InstanceData* d = Instance(env);
+    d->mapped -= static_cast<int64_t>(m->length);
+    d->ranges -= 1;
+    delete m;
+    return Int(env, r < 0 ? -err : 0);
+  }
   void* r = mmap(m->addr, m->length, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
   // If even that fails (it replaces one mapping by one, so it should not),

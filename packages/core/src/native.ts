@@ -33,8 +33,12 @@ export interface NativeBinding {
   /** The process-wide tracker pipe; with `fd`, sets it if it still is `expected` (default -1: unset). */
   trackerFd(fd?: number, expected?: number): number;
   map(fd: number, length: number, extraFlags: number, detachKey: object): ArrayBuffer | number;
-  /** Releases the block's pages; the buffer and its views read zeros from then on (see addon.cc, Unmap). */
-  unmap(buffer: ArrayBuffer): number;
+  /**
+   * Releases the block's pages; the buffer and its views read zeros from then
+   * on (see addon.cc, Unmap). A buffer never `exposed` (no view handed out) is
+   * unmapped outright instead.
+   */
+  unmap(buffer: ArrayBuffer, exposed: boolean, detachKey: object): number;
   /** Bytes of blocks this isolate has mapped and not closed. */
   mappedBytes(): number;
   /**

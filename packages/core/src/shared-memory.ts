@@ -175,7 +175,7 @@ async function createBlockAsync(requested: string | undefined, size: number, tra
     buffer = map(o.fd, o.size, o.name, false);
     if (populate && MAP_POPULATE !== 0) await populateAsync(buffer, reserve);
   } catch (err) {
-    if (buffer !== undefined) native.unmap(buffer);
+    if (buffer !== undefined) native.unmap(buffer, false, DETACH_KEY); // no view of it was handed out
     abandon(o);
     throw err;
   }
@@ -270,6 +270,8 @@ export class SharedMemory {
   }
 
   #buffer: ArrayBuffer | undefined;
+  /** Whether a view of the mapping was handed out (`buf`, `view()`). */
+  #exposed = false;
   #buf: Buffer | undefined;
   #tracked: boolean;
 
@@ -416,8 +418,10 @@ export class SharedMemory {
     return shm && !shm.closed ? shm : undefined;
   }
 
+  /** The mapping, for a view of it: from then on close() must assume someone may still be using it. */
   #mapping(): ArrayBuffer {
     if (this.#buffer === undefined) throw closedError('SharedMemory', this.name);
+    this.#exposed = true;
     return this.#buffer;
   }
 
@@ -478,7 +482,8 @@ export class SharedMemory {
     if (buffer !== undefined) {
       this.#buffer = undefined;
       this.#buf = undefined;
-      const r = native.unmap(buffer);
+      // Never exposed: nothing can be using it, so it is unmapped outright (no placeholder to collect later).
+      const r = native.unmap(buffer, this.#exposed, DETACH_KEY);
       if (r < 0) throw syscallError(r, 'mmap', this.name);
     }
     return this;
