@@ -66,7 +66,7 @@ const MODE = 0o600; // shared_memory.py: SharedMemory._mode
  */
 const owners = new WeakMap<ArrayBuffer, SharedMemory>();
 
-/** Held only here, so nothing can detach a mapping (see native/addon.cc, Map). */
+/** Held only here, so nothing else can detach a mapping (see native/addon.cc, Map and Unmap). */
 const DETACH_KEY = Object.freeze({ shmbridge: 'mapping' });
 
 /** `Symbol.dispose`, also where a realm (a vm context) lacks it. */
